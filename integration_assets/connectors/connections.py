@@ -1,0 +1,156 @@
+"""Connections: the accounts a deployment syncs, read from `connections.yaml`.
+
+A connection names one account of one vendor (a Shopify shop, a Klaviyo account), where its
+API lives, which environment variables hold its secrets, and how often each entity syncs.
+The file holds env var *names* only; values are read at run time and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from integration_assets.connectors import get_connector
+
+Cadence = Literal["realtime", "15m", "hourly", "daily", "manual"]
+CONNECTIONS_ENV_VAR = "INTEGRATION_CONNECTIONS"
+DEFAULT_CONNECTIONS_FILE = "connections.yaml"
+
+
+class ConnectionsFileError(ValueError):
+    """connections.yaml is missing, malformed or inconsistent with the connector specs."""
+
+
+class MissingSecretError(RuntimeError):
+    """An environment variable a connection needs is not set. The message names the variable."""
+
+
+class Connection(BaseModel):
+    """One configured account of one vendor."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    vendor: str
+    base_url: str | None = None
+    secrets: dict[str, str] = Field(default_factory=dict)
+    entities: dict[str, Cadence]
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    lookback_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("secrets")
+    @classmethod
+    def _env_var_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for secret, env_var in value.items():
+            if not env_var.replace("_", "").isalnum() or env_var.upper() != env_var:
+                raise ValueError(
+                    f"secret {secret!r} must name an environment variable (UPPER_SNAKE_CASE), "
+                    "never hold the value itself"
+                )
+        return value
+
+    def validate_against_connector(self) -> None:
+        """Check vendor, entities and secrets against the vendor's spec."""
+        spec = get_connector(self.vendor)
+        for entity in self.entities:
+            spec.entity(entity)
+        missing = [s for s in spec.auth.secrets if s not in self.secrets]
+        if missing:
+            raise ValueError(
+                f"connection {self.name!r} lacks secrets {missing} required by {self.vendor}"
+            )
+        if self.base_url is None and spec.default_base_url is None:
+            raise ValueError(f"connection {self.name!r} needs a base_url for {self.vendor}")
+
+    @property
+    def api_base_url(self) -> str:
+        """Where this connection's API lives, including the vendor's API prefix."""
+        spec = get_connector(self.vendor)
+        base = self.base_url or spec.default_base_url
+        assert base is not None  # guaranteed by validate_against_connector
+        return base.rstrip("/") + spec.api_prefix
+
+    def resolve_secrets(self, environ: dict[str, str] | None = None) -> dict[str, str]:
+        """Read each secret from its environment variable; the error names the variable only."""
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for secret, env_var in self.secrets.items():
+            value = env.get(env_var)
+            if not value:
+                raise MissingSecretError(
+                    f"connection {self.name!r}: environment variable {env_var} "
+                    f"(the {self.vendor} {secret}) is not set"
+                )
+            values[secret] = value
+        return values
+
+
+class ConnectionsFile(BaseModel):
+    """The whole `connections.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connections: list[Connection]
+
+    @field_validator("connections")
+    @classmethod
+    def _unique_and_known(cls, value: list[Connection]) -> list[Connection]:
+        names = [c.name for c in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate connection names: {duplicates}")
+        for connection in value:
+            connection.validate_against_connector()
+        return value
+
+
+def connections_path() -> Path:
+    """`$INTEGRATION_CONNECTIONS` if set, else `connections.yaml` in the working directory."""
+    return Path(os.environ.get(CONNECTIONS_ENV_VAR) or DEFAULT_CONNECTIONS_FILE)
+
+
+def load_connections(path: Path | str | None = None) -> list[Connection]:
+    """Parse and validate the connections file, with an error that names the file and field."""
+    file = Path(path) if path is not None else connections_path()
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except FileNotFoundError:
+        raise ConnectionsFileError(
+            f"connections file {file} not found (set {CONNECTIONS_ENV_VAR} to point elsewhere)"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConnectionsFileError(f"{file} is not valid YAML: {exc}") from None
+    try:
+        return ConnectionsFile.model_validate(raw or {}).connections
+    except ValidationError as exc:
+        # Pydantic echoes offending input by default; a mistyped secret value must not be.
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise ConnectionsFileError(f"{file} is invalid:\n{problems}") from None
+    except (KeyError, ValueError) as exc:
+        raise ConnectionsFileError(f"{file} is invalid: {exc}") from None
+
+
+def get_connection(name: str, path: Path | str | None = None) -> Connection:
+    """The connection called `name`."""
+    connections = load_connections(path)
+    for connection in connections:
+        if connection.name == name:
+            return connection
+    known = ", ".join(c.name for c in connections)
+    raise ConnectionsFileError(
+        f"no connection {name!r} in {path or connections_path()} (known: {known})"
+    )

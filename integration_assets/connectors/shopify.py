@@ -1,0 +1,65 @@
+"""Shopify Admin REST API, version 2024-10.
+
+Docs: https://shopify.dev/docs/api/admin-rest/2024-10. Gotchas encoded here: pagination is
+cursor-based through the `Link` header and the next URL must be followed as given (Shopify
+refuses filters beside `page_info`); orders hide closed and cancelled ones unless
+`status=any`; the call budget is a leaky bucket of 40 draining 2 per second per shop, reported
+in `X-Shopify-Shop-Api-Call-Limit`.
+"""
+
+from integration_assets.connectors.spec import (
+    AuthSpec,
+    ConnectorSpec,
+    EntitySpec,
+    IncrementalSpec,
+    PaginatorSpec,
+    RateLimitSpec,
+)
+
+_UPDATED_SINCE = IncrementalSpec(
+    cursor_field="updated_at",
+    params={"updated_at_min": "{since}"},
+    since_format="%Y-%m-%dT%H:%M:%S+00:00",
+)
+
+SHOPIFY = ConnectorSpec(
+    vendor="shopify",
+    title="Shopify",
+    api_prefix="/admin/api/2024-10",
+    auth=AuthSpec(headers={"X-Shopify-Access-Token": "{access_token}"}, secrets=("access_token",)),
+    headers={"Accept": "application/json"},
+    paginator=PaginatorSpec(
+        kind="link_header", page_size_param="limit", page_size=250, max_page_size=250
+    ),
+    rate_limit=RateLimitSpec(
+        capacity=40,
+        refill_per_second=2.0,
+        budget_header="X-Shopify-Shop-Api-Call-Limit",
+        budget_header_format="used/limit",
+    ),
+    entities=(
+        EntitySpec(
+            name="customers",
+            path="customers.json",
+            records_path="customers",
+            incremental=_UPDATED_SINCE,
+            description="Shop customers with their default address.",
+        ),
+        EntitySpec(
+            name="orders",
+            path="orders.json",
+            records_path="orders",
+            params={"status": "any"},
+            incremental=_UPDATED_SINCE,
+            description="Orders of every status, with their line items.",
+        ),
+        EntitySpec(
+            name="products",
+            path="products.json",
+            records_path="products",
+            incremental=_UPDATED_SINCE,
+            description="Products with their variants.",
+        ),
+    ),
+    docs_url="https://shopify.dev/docs/api/admin-rest/2024-10",
+)

@@ -1,0 +1,157 @@
+"""The connector spec: everything the extract stage needs to know about a vendor, as data.
+
+A connector is not a class to subclass. Adding a vendor means writing one `ConnectorSpec`
+value (see `shopify.py`, `klaviyo.py`) plus its mapping files; the extract client interprets
+the spec. Every field here describes the vendor's public wire protocol, never our sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RETRYABLE_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AuthSpec(_Frozen):
+    """How requests are authenticated.
+
+    `headers` maps a header name to a template whose `{placeholders}` name secrets; each
+    connection says which environment variable holds each secret, so values never live in
+    the spec, the repo or logs.
+    """
+
+    headers: dict[str, str]
+    secrets: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _templates_use_declared_secrets(self) -> AuthSpec:
+        for name, template in self.headers.items():
+            for secret in self.secrets:
+                template = template.replace("{" + secret + "}", "")
+            if "{" in template:
+                raise ValueError(f"auth header {name!r} uses an undeclared secret placeholder")
+        return self
+
+
+PaginatorKind = Literal["link_header", "json_next_link", "cursor", "offset", "page_number"]
+
+
+class PaginatorSpec(_Frozen):
+    """How to find the next page.
+
+    - `link_header`: RFC 8288 `Link: <url>; rel="next"` (Shopify). The next URL already carries
+      every parameter the vendor wants; the client must not add its own filters to it.
+    - `json_next_link`: a full URL at `next_path` in the body (Klaviyo's `links.next`).
+    - `cursor`: a token at `next_path` sent back as `cursor_param`.
+    - `offset` / `page_number`: classic numbered paging with `offset_param` / `page_param`.
+    Paging stops when there is no next link/token or a page comes back empty.
+    """
+
+    kind: PaginatorKind
+    page_size_param: str
+    page_size: int = Field(gt=0)
+    max_page_size: int = Field(gt=0)
+    next_path: str | None = None
+    cursor_param: str | None = None
+    offset_param: str | None = None
+    page_param: str | None = None
+
+    @model_validator(mode="after")
+    def _kind_has_its_fields(self) -> PaginatorSpec:
+        needs = {
+            "json_next_link": ("next_path",),
+            "cursor": ("next_path", "cursor_param"),
+            "offset": ("offset_param",),
+            "page_number": ("page_param",),
+        }.get(self.kind, ())
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"paginator {self.kind!r} needs {', '.join(missing)}")
+        if self.page_size > self.max_page_size:
+            raise ValueError("page_size exceeds max_page_size")
+        return self
+
+
+class RateLimitSpec(_Frozen):
+    """The vendor's published budget, so we slow down before it answers 429.
+
+    Modelled as a leaky bucket of `capacity` requests draining `refill_per_second`, shared by
+    every run against the same (vendor, account). `budget_header` lets the client resync with
+    what the vendor says is left: `used/limit` (Shopify's `X-Shopify-Shop-Api-Call-Limit: 3/40`)
+    or `remaining` (a plain count such as Klaviyo's `RateLimit-Remaining`).
+    """
+
+    capacity: int = Field(gt=0)
+    refill_per_second: float = Field(gt=0)
+    budget_header: str | None = None
+    budget_header_format: Literal["used/limit", "remaining"] | None = None
+    retry_after_header: str = "Retry-After"
+
+
+class IncrementalSpec(_Frozen):
+    """How to ask only for records changed since a cursor.
+
+    `params` are query parameters whose values may contain `{since}`, replaced by the cursor
+    (minus the lookback) formatted with `since_format` (a `strftime` pattern, in UTC).
+    `cursor_field` is the dotted path, inside a raw record, of the value the cursor tracks.
+    """
+
+    cursor_field: str
+    params: dict[str, str]
+    since_format: str = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class EntitySpec(_Frozen):
+    """One listable resource of the vendor.
+
+    `page_size` and `rate_limit` override the connector's when the vendor documents different
+    values per endpoint (Klaviyo budgets each endpoint separately).
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    path: str
+    records_path: str
+    primary_key: str = "id"
+    params: dict[str, str] = Field(default_factory=dict)
+    incremental: IncrementalSpec | None = None
+    append_only: bool = False
+    page_size: int | None = Field(default=None, gt=0)
+    rate_limit: RateLimitSpec | None = None
+    description: str = ""
+
+
+class ConnectorSpec(_Frozen):
+    """A vendor's API, declaratively."""
+
+    vendor: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    default_base_url: str | None = None
+    api_prefix: str = ""
+    auth: AuthSpec
+    headers: dict[str, str] = Field(default_factory=dict)
+    paginator: PaginatorSpec
+    rate_limit: RateLimitSpec
+    retryable_statuses: tuple[int, ...] = RETRYABLE_STATUSES
+    entities: tuple[EntitySpec, ...]
+    docs_url: str = ""
+
+    @model_validator(mode="after")
+    def _entity_names_unique(self) -> ConnectorSpec:
+        names = [entity.name for entity in self.entities]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.vendor}: duplicate entity names in {names}")
+        return self
+
+    def entity(self, name: str) -> EntitySpec:
+        """The entity called `name`, or a KeyError listing the ones that exist."""
+        for entity in self.entities:
+            if entity.name == name:
+                return entity
+        known = ", ".join(entity.name for entity in self.entities)
+        raise KeyError(f"{self.vendor} has no entity {name!r} (known: {known})")

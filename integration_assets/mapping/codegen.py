@@ -1,0 +1,178 @@
+"""Turns the fields of one table into a single specialised Python function that maps a record.
+
+Mapping runs over millions of records, so the per-field work must be what a hand-written
+loop would do: fetch the value, convert it, put it in the row. A generic interpreter (loop
+over field objects, call a getter, call a converter, store) spends most of its time on the
+looping itself. Instead, the compiler emits the straight-line function a person would have
+written for this mapping, with one `try` per field, then `exec`s it once.
+
+Safety: nothing from a mapping file is pasted into the code as text except column names,
+which are validated identifiers (`^[a-z][a-z0-9_]*$`). Source keys, converters, defaults and
+error builders are passed in as bound names (`_k3`, `_pk1`, `_c3`, `_d3`, `_f3`). The generated
+source is kept on the function (`__source__`) so it can be read when debugging.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from integration_assets.mapping import reasons
+from integration_assets.mapping.converters import Converter
+from integration_assets.mapping.paths import Getter
+from integration_assets.mapping.spec import check_identifier
+from integration_assets.mapping.tables import ColumnType, Row
+
+# When the raw value already is what the converter would return, skip the call. Each
+# condition must accept exactly the values its converter returns unchanged.
+_FAST_PATH: dict[ColumnType, str] = {
+    ColumnType.STRING: "type(raw) is str",
+    ColumnType.BOOLEAN: "type(raw) is bool",
+    ColumnType.INTEGER: f"type(raw) is int and {-(2**63)} <= raw <= {2**63 - 1}",
+}
+
+Failure = Callable[[BaseException, int | None], str]
+Missing = Callable[[int | None], str]
+RowFunction = Callable[..., Row]
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """One column of a table, resolved: how to get its raw value and convert it."""
+
+    target: str
+    source: str
+    segments: tuple[str, ...]
+    getter: Getter
+    convert: Converter
+    column_type: ColumnType
+    required: bool
+    default: Any
+    sensitive: bool
+
+
+def _failure(table: str, plan: FieldPlan, list_source: str | None) -> Failure:
+    def fail(exc: BaseException, index: int | None) -> str:
+        where = reasons.location(table, plan.target, plan.source, list_source, index)
+        return f"{where}: {reasons.problem(exc, plan.column_type.value, plan.sensitive)}"
+
+    return fail
+
+
+def _missing(table: str, plan: FieldPlan, list_source: str | None) -> Missing:
+    def missing(index: int | None) -> str:
+        where = reasons.location(table, plan.target, plan.source, list_source, index)
+        return f"{where}: {reasons.missing()}"
+
+    return missing
+
+
+def _fetch_code(number: int, plan: FieldPlan, prefixes: dict[tuple[str, ...], int]) -> str:
+    if len(plan.segments) == 1:
+        return f"record.get(_k{number})"
+    holder = f"p{prefixes[plan.segments[:-1]]}"
+    # Anything but an object on the way (null, list, scalar) takes the full getter, which
+    # knows list indexes and reports a payload whose shape changed.
+    return f"{holder}.get(_k{number}) if type({holder}) is dict else _g{number}(record)"
+
+
+def _prefix_code(prefixes: dict[tuple[str, ...], int]) -> list[str]:
+    """Fetch each shared object (`default_address`, `attributes.location`) once per record."""
+    lines = []
+    for prefix, number in prefixes.items():
+        if len(prefix) == 1:
+            lines.append(f"    p{number} = record.get(_pk{number})")
+        else:
+            holder = f"p{prefixes[prefix[:-1]]}"
+            lines.append(
+                f"    p{number} = {holder}.get(_pk{number}) if type({holder}) is dict else None"
+            )
+    return lines
+
+
+def _field_code(number: int, plan: FieldPlan, index: str, fetch: str) -> list[str]:
+    value = f"v{number}"
+    if plan.required:
+        when_none = [f"{value} = None", f"errors.append(_m{number}({index}))"]
+    elif isinstance(plan.default, dict | list):
+        # A JSON default must not be one object shared by every row.
+        when_none = [f"{value} = _copy(_d{number})"]
+    else:
+        when_none = [f"{value} = _d{number}"]
+    fast_path = _FAST_PATH.get(plan.column_type)
+    if fast_path:
+        convert = f"{value} = raw if {fast_path} else _c{number}(raw)"
+    else:
+        convert = f"{value} = _c{number}(raw)"
+    return [
+        f"    # {plan.target}: {plan.column_type.value}",
+        "    try:",
+        f"        raw = {fetch}",
+        "        if raw is None:",
+        *(f"            {line}" for line in when_none),
+        "        else:",
+        f"            {convert}",
+        "    except Exception as exc:",
+        f"        {value} = None",
+        f"        errors.append(_f{number}(exc, {index}))",
+    ]
+
+
+def _prefixes(fields: Sequence[FieldPlan]) -> dict[tuple[str, ...], int]:
+    """Every object path that holds a field, parents before children, numbered."""
+    prefixes: dict[tuple[str, ...], int] = {}
+    for plan in fields:
+        for length in range(1, len(plan.segments)):
+            prefixes.setdefault(plan.segments[:length], len(prefixes))
+    return prefixes
+
+
+def build_row_function(
+    table: str,
+    fields: Sequence[FieldPlan],
+    parent_key: Sequence[tuple[str, str]] = (),
+    list_source: str | None = None,
+) -> RowFunction:
+    """Compile `fields` into `f(record, errors) -> row`, or, for a child table (when
+    `list_source` is given), `f(item, errors, index, parent_row) -> row` whose row starts with
+    the `parent_key` columns (child column, parent column) copied from the parent row.
+
+    The function appends one reason per failing field to `errors` and always returns a row
+    (failed fields are None), so the caller sees every problem of a record at once.
+    """
+    for name in (
+        table,
+        *(plan.target for plan in fields),
+        *(n for pair in parent_key for n in pair),
+    ):
+        check_identifier(name)  # they are written into the code; never trust a caller blindly
+    is_child = list_source is not None
+    namespace: dict[str, Any] = {"_copy": copy.deepcopy}
+    index = "index" if is_child else "None"
+    lines = [
+        "def map_row(record, errors, index, parent):"
+        if is_child
+        else "def map_row(record, errors):"
+    ]
+    prefixes = _prefixes(fields)
+    for prefix, number in prefixes.items():
+        namespace[f"_pk{number}"] = prefix[-1]
+    lines.extend(_prefix_code(prefixes))
+    for number, plan in enumerate(fields):
+        namespace[f"_k{number}"] = plan.segments[-1]
+        namespace[f"_g{number}"] = plan.getter
+        namespace[f"_c{number}"] = plan.convert
+        namespace[f"_d{number}"] = plan.default
+        namespace[f"_f{number}"] = _failure(table, plan, list_source)
+        namespace[f"_m{number}"] = _missing(table, plan, list_source)
+        lines.extend(_field_code(number, plan, index, _fetch_code(number, plan, prefixes)))
+    items = [f"{child!r}: parent[{parent!r}]" for child, parent in parent_key]
+    items += [f"{plan.target!r}: v{number}" for number, plan in enumerate(fields)]
+    lines.append("    return {" + ", ".join(items) + "}")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<mapping {table}>", "exec"), namespace)
+    function: RowFunction = namespace["map_row"]
+    function.__source__ = source  # type: ignore[attr-defined]
+    return function

@@ -1,0 +1,47 @@
+"""How a raw value is shown inside an error message without leaking personal data.
+
+Rejection reasons end up in the quarantine table, logs and the console; they must say what was
+wrong with a value while never printing an email address or phone number in full. Containers
+are summarised rather than printed because they may hold anything.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_MAX_SHOWN = 40
+_SENSITIVE_NAME_PARTS = ("email", "phone")
+_LOOKS_LIKE_EMAIL = re.compile(r"@")
+_LOOKS_LIKE_PHONE = re.compile(r"^\+?[0-9 ()./-]{7,}$")
+
+
+def is_sensitive_name(*names: str) -> bool:
+    """Whether a field called any of `names` holds personal contact data."""
+    return any(part in name.lower() for name in names for part in _SENSITIVE_NAME_PARTS)
+
+
+def _mask(text: str) -> str:
+    if len(text) <= 2:
+        return "***"
+    return f"{text[0]}***{text[-1]}"
+
+
+def describe_value(value: Any, sensitive: bool = False) -> str:
+    """`'abc' (str)`, `4.5 (float)`, `a dict (3 keys)`; masked when personal data is possible."""
+    kind = type(value).__name__
+    if isinstance(value, dict):
+        return f"a dict ({len(value)} keys)"
+    if isinstance(value, list | tuple):
+        return f"a {kind} ({len(value)} items)"
+    if isinstance(value, str):
+        if sensitive or _LOOKS_LIKE_EMAIL.search(value) or _LOOKS_LIKE_PHONE.match(value):
+            return f"{_mask(value)!r} (str, masked)"
+        shown = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
+        return f"{shown!r} ({kind})"
+    if sensitive:
+        return f"*** ({kind}, masked)"
+    text = repr(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + "…"
+    return f"{text} ({kind})"

@@ -1,0 +1,265 @@
+"""The mapping spec: how one vendor entity becomes warehouse rows, as validated data.
+
+A mapping file (`mappings/<vendor>/<entity>.json`) is parsed into `MappingSpec`. Everything
+that can be checked without seeing a record is checked here, so a broken file fails when it
+is loaded rather than halfway through a sync: identifiers (they become SQL table and column
+names), duplicate targets, primary keys and the upsert-guard column naming mapped columns,
+defaults that fit their column type, child tables keyed to their parent.
+
+The models forbid unknown keys (a typo such as `requried` is an error, not a silent no-op)
+and are built to grow: later fields (enum maps, transforms, conflict and quality rules,
+flatten-into-columns) are new optional attributes or new kinds of mapping entry.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+
+from integration_assets.mapping.converters import ConversionError, converter_for
+from integration_assets.mapping.paths import parse_path
+from integration_assets.mapping.tables import ColumnType
+
+IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+METADATA_COLUMNS = ("_connection", "_source_updated_at", "_synced_at", "_run_id", "_row_hash")
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+# Keys cannot be free text, floats or JSON blobs: they must compare exactly.
+_KEY_TYPES = frozenset(
+    {ColumnType.STRING, ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE}
+    | {ColumnType.DATETIME, ColumnType.BOOLEAN}
+)
+
+
+def check_identifier(value: str) -> str:
+    """A table or column name we can safely create: lower snake case, 1-63 chars."""
+    if value.startswith("_"):
+        raise ValueError(
+            f"{value!r} starts with '_', which is reserved for metadata columns "
+            f"({', '.join(METADATA_COLUMNS)})"
+        )
+    if not _IDENTIFIER.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid identifier: use 1-63 lower-case letters, digits and "
+            "underscores, starting with a letter"
+        )
+    return value
+
+
+def _check_source_path(value: str) -> str:
+    parse_path(value)
+    return value
+
+
+Identifier = Annotated[
+    str,
+    AfterValidator(check_identifier),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": IDENTIFIER_PATTERN,
+            "description": "Lower snake case table or column name; '_' prefix is reserved.",
+        }
+    ),
+]
+SourcePath = Annotated[
+    str,
+    AfterValidator(_check_source_path),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "pattern": r"^[^.\s*]+(\.[^.\s*]+)*$",
+            "description": "Dotted path into the raw record; numeric segments index lists.",
+        }
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FieldMapping(_Model):
+    """One raw value → one column."""
+
+    source: SourcePath
+    target: Identifier
+    type: ColumnType
+    required: bool = Field(default=False, description="A record without a value here is rejected.")
+    default: JsonValue = Field(
+        default=None, description="Used when the source value is missing or null."
+    )
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _default_fits_type(self) -> FieldMapping:
+        if self.default is None:
+            return self
+        if self.required:
+            raise ValueError(
+                f"field {self.target!r} is required and has a default; a default makes a "
+                "missing value acceptable, so choose one"
+            )
+        try:
+            converter_for(self.type)(self.default)
+        except ConversionError as exc:
+            raise ValueError(f"default of {self.target!r}: {exc.describe()}") from None
+        return self
+
+
+class ChildTable(_Model):
+    """A list inside each record expanded into rows of a table keyed to the parent row."""
+
+    table: Identifier
+    primary_key: list[Identifier] = Field(min_length=1)
+    parent_key: dict[Identifier, Identifier] = Field(
+        min_length=1,
+        description="Child column → parent column; together they must cover the parent's "
+        "primary key.",
+    )
+    description: str = ""
+    mappings: list[FieldMapping] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _columns_consistent(self) -> ChildTable:
+        targets = [field.target for field in self.mappings]
+        _reject_duplicates(targets, f"table {self.table!r}")
+        clash = sorted(set(targets) & set(self.parent_key))
+        if clash:
+            raise ValueError(
+                f"table {self.table!r}: {clash} are both mapped fields and parent_key columns"
+            )
+        _reject_duplicates(self.primary_key, f"table {self.table!r} primary_key")
+        fields = {field.target: field for field in self.mappings}
+        for column in self.primary_key:
+            if column not in self.parent_key:
+                _check_key_column(column, fields, f"table {self.table!r} primary_key")
+        return self
+
+
+class NestedMapping(_Model):
+    """A mapping entry whose source is a list expanded into a child table."""
+
+    source: SourcePath
+    nested: ChildTable
+    description: str = ""
+
+
+def _entry_kind(entry: Any) -> str:
+    if isinstance(entry, dict):
+        return "nested" if "nested" in entry else "field"
+    return "nested" if isinstance(entry, NestedMapping) else "field"
+
+
+MappingEntry = Annotated[
+    Annotated[FieldMapping, Tag("field")] | Annotated[NestedMapping, Tag("nested")],
+    Discriminator(_entry_kind),
+]
+
+
+class MappingSpec(_Model):
+    """A whole mapping file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    json_schema: str | None = Field(
+        default=None,
+        alias="$schema",
+        description="Path or URL of mapping.schema.json, for editors; ignored otherwise.",
+    )
+    integration: str = Field(pattern=NAME_PATTERN, description="Vendor name, e.g. shopify.")
+    entity: str = Field(pattern=NAME_PATTERN, description="Vendor entity, e.g. customers.")
+    table: Identifier
+    primary_key: list[Identifier] = Field(min_length=1)
+    source_updated_at: Identifier | None = Field(
+        default=None,
+        description="Datetime column whose value guards upserts: an older record never "
+        "overwrites a newer one.",
+    )
+    description: str = ""
+    mappings: list[MappingEntry] = Field(min_length=1)
+
+    @property
+    def fields(self) -> tuple[FieldMapping, ...]:
+        """The entries that become columns of the parent table."""
+        return tuple(entry for entry in self.mappings if isinstance(entry, FieldMapping))
+
+    @property
+    def children(self) -> tuple[NestedMapping, ...]:
+        """The entries that become child tables, in file order."""
+        return tuple(entry for entry in self.mappings if isinstance(entry, NestedMapping))
+
+    def field(self, target: str) -> FieldMapping:
+        for entry in self.fields:
+            if entry.target == target:
+                return entry
+        raise KeyError(f"mapping {self.integration}/{self.entity} has no field {target!r}")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MappingSpec:
+        targets = [field.target for field in self.fields]
+        _reject_duplicates(targets, f"table {self.table!r}")
+        _reject_duplicates(self.primary_key, "primary_key")
+        fields = {field.target: field for field in self.fields}
+        types = {target: field.type for target, field in fields.items()}
+        for column in self.primary_key:
+            _check_key_column(column, fields, "primary_key")
+        if self.source_updated_at is not None:
+            if self.source_updated_at not in types:
+                raise ValueError(
+                    f"source_updated_at {self.source_updated_at!r} is not a mapped target "
+                    f"(targets: {', '.join(targets)})"
+                )
+            if types[self.source_updated_at] is not ColumnType.DATETIME:
+                raise ValueError(
+                    f"source_updated_at {self.source_updated_at!r} must be a datetime column, "
+                    f"not {types[self.source_updated_at].value}"
+                )
+        self._check_children()
+        return self
+
+    def _check_children(self) -> None:
+        _reject_duplicates([child.source for child in self.children], "nested sources")
+        tables = [self.table, *(child.nested.table for child in self.children)]
+        _reject_duplicates(tables, "table names")
+        for child in self.children:
+            parent_columns = set(child.nested.parent_key.values())
+            if parent_columns != set(self.primary_key) or len(child.nested.parent_key) != len(
+                self.primary_key
+            ):
+                raise ValueError(
+                    f"table {child.nested.table!r}: parent_key must map one child column to "
+                    f"each parent primary key column {self.primary_key}, "
+                    f"got {child.nested.parent_key}"
+                )
+
+
+def _reject_duplicates(names: list[str], where: str) -> None:
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{where}: duplicate {', '.join(map(repr, duplicates))}")
+
+
+def _check_key_column(column: str, fields: dict[str, FieldMapping], where: str) -> None:
+    if column not in fields:
+        raise ValueError(
+            f"{where} column {column!r} is not a mapped target (targets: {', '.join(fields)})"
+        )
+    field = fields[column]
+    if field.type not in _KEY_TYPES:
+        raise ValueError(f"{where} column {column!r} cannot be a key: type {field.type.value}")
+    if field.default is not None:
+        raise ValueError(f"{where} column {column!r} cannot have a default: keys come from data")

@@ -1,0 +1,86 @@
+"""What the mapping stage promises the load stage: warehouse tables and rows.
+
+A compiled mapping describes its output tables with these types; the load stage creates and
+upserts tables from them and knows nothing about vendors or mapping files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ColumnType(StrEnum):
+    """Warehouse column types a mapping can produce (Python value type in brackets)."""
+
+    STRING = "string"  # str
+    INTEGER = "integer"  # int (64-bit)
+    FLOAT = "float"  # float
+    DECIMAL = "decimal"  # decimal.Decimal
+    BOOLEAN = "boolean"  # bool
+    DATE = "date"  # datetime.date
+    DATETIME = "datetime"  # datetime.datetime, timezone-aware, UTC
+    JSON = "json"  # dict | list | scalar, JSON-serialisable
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """One column a mapping writes. `nullable=False` for required fields and keys."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One warehouse table a mapping writes.
+
+    `primary_key` are the vendor key columns; the load stage adds `_connection` in front of
+    them, so one table holds many connections of the same vendor. A child table (a nested
+    list expanded into rows, such as order line items) names its `parent` table and the
+    `parent_key` columns that hold the parent's key; when a parent row is replaced, its child
+    rows are replaced with it. `source_updated_at` is the column whose value guards upserts
+    (an older record never overwrites a newer one).
+    """
+
+    name: str
+    columns: tuple[ColumnSchema, ...]
+    primary_key: tuple[str, ...]
+    source_updated_at: str | None = None
+    parent: str | None = None
+    parent_key: tuple[str, ...] = ()
+    description: str = ""
+
+    def column(self, name: str) -> ColumnSchema:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """A raw record the mapping could not turn into rows, with every reason. Never dropped:
+    the load stage writes it to the quarantine table."""
+
+    record: dict[str, Any]
+    reasons: tuple[str, ...]
+    record_key: str | None = None
+
+
+@dataclass
+class MappedBatch:
+    """The output of mapping a batch of raw records.
+
+    `rows[table]` holds the rows of each table, parent table first, in source order. Child
+    rows carry their parent key columns. Every row of a table has every column of its schema.
+    """
+
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    rejected: list[RejectedRecord] = field(default_factory=list)

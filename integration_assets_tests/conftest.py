@@ -1,0 +1,64 @@
+"""Fixtures shared by every test: real warehouses (SQLite and the local Postgres).
+
+Each test that asks for `warehouse_url` runs twice, once per backend, against a database of
+its own that is dropped afterwards. Postgres is the machine's real server at 127.0.0.1:5432
+(override with `TEST_POSTGRES_URL`); when it is unreachable the Postgres half is skipped
+locally but fails under `CI=true`, so CI can never go green without having tested Postgres.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return f"Postgres at {ADMIN_URL} is unreachable: {exc}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The admin URL of the real Postgres; fails the run in CI when it is missing."""
+    problem = _postgres_unavailable()
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{problem} (CI=true: Postgres tests must run, not skip)")
+        pytest.skip(problem)
+    return ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty Postgres database for one test, dropped afterwards."""
+    name = f"ia_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = postgres_admin_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite warehouse file for one test."""
+    return f"sqlite:///{tmp_path / 'warehouse.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def warehouse_url(request: pytest.FixtureRequest) -> str:
+    """A fresh warehouse, once on SQLite and once on the real Postgres."""
+    return request.getfixturevalue(f"{request.param}_url")

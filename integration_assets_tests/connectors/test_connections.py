@@ -1,0 +1,98 @@
+"""The connections file: what a user writes, and the errors they see when it is wrong."""
+
+from pathlib import Path
+
+import pytest
+
+from integration_assets.connectors.connections import (
+    ConnectionsFileError,
+    MissingSecretError,
+    get_connection,
+    load_connections,
+)
+
+GOOD = """
+connections:
+  - name: demo-shop
+    vendor: shopify
+    base_url: https://demo-shop.myshopify.com/
+    secrets: {access_token: SHOPIFY_DEMO_SHOP_TOKEN}
+    entities: {customers: hourly, orders: 15m, products: daily}
+  - name: demo-klaviyo
+    vendor: klaviyo
+    secrets: {api_key: KLAVIYO_DEMO_API_KEY}
+    entities: {profiles: 15m, events: realtime}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "connections.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_documented_shape_parses_with_vendor_defaults(tmp_path: Path) -> None:
+    shop, klaviyo = load_connections(write(tmp_path, GOOD))
+
+    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2024-10"
+    assert shop.entities["orders"] == "15m"
+    assert klaviyo.api_base_url == "https://a.klaviyo.com/api"
+
+
+def test_the_path_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTEGRATION_CONNECTIONS", str(write(tmp_path, GOOD)))
+
+    assert get_connection("demo-klaviyo").vendor == "klaviyo"
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (GOOD.replace("vendor: shopify", "vendor: shopfy"), "unknown vendor 'shopfy'"),
+        (GOOD.replace("orders: 15m", "refunds: 15m"), "shopify has no entity 'refunds'"),
+        (GOOD.replace("hourly", "weekly"), "entities.customers"),
+        (GOOD.replace("SHOPIFY_DEMO_SHOP_TOKEN", "shpat_0123456789abcdef"), "never hold the value"),
+        (
+            GOOD.replace("{access_token: SHOPIFY_DEMO_SHOP_TOKEN}", "{}"),
+            "lacks secrets ['access_token']",
+        ),
+        (GOOD.replace("name: demo-klaviyo", "name: demo-shop"), "duplicate connection names"),
+        (GOOD + "  - [unclosed", "not valid YAML"),
+    ],
+)
+def test_a_broken_file_names_the_problem(tmp_path: Path, broken: str, message: str) -> None:
+    path = write(tmp_path, broken)
+
+    with pytest.raises(ConnectionsFileError) as error:
+        load_connections(path)
+
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_a_secret_value_typed_into_the_file_is_not_echoed_back(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("SHOPIFY_DEMO_SHOP_TOKEN", "shpat_0123456789abcdef"))
+
+    with pytest.raises(ConnectionsFileError) as error:
+        load_connections(path)
+
+    assert "0123456789abcdef" not in str(error.value)
+
+
+def test_a_missing_file_says_how_to_point_elsewhere(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionsFileError, match="INTEGRATION_CONNECTIONS"):
+        load_connections(tmp_path / "nope.yaml")
+
+
+def test_secrets_are_read_from_the_named_variable_and_the_error_names_only_the_variable(
+    tmp_path: Path,
+) -> None:
+    shop = load_connections(write(tmp_path, GOOD))[0]
+
+    assert shop.resolve_secrets({"SHOPIFY_DEMO_SHOP_TOKEN": "shpat_x"}) == {
+        "access_token": "shpat_x"
+    }
+    with pytest.raises(MissingSecretError, match="SHOPIFY_DEMO_SHOP_TOKEN"):
+        shop.resolve_secrets({})
