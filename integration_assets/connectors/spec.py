@@ -111,7 +111,9 @@ class EntitySpec(_Frozen):
     """One listable resource of the vendor.
 
     `page_size` and `rate_limit` override the connector's when the vendor documents different
-    values per endpoint (Klaviyo budgets each endpoint separately).
+    values per endpoint (Klaviyo budgets each endpoint separately). `sends_page_size=False`
+    is for endpoints that take no page-size parameter at all (Klaviyo events in 2024-10-15
+    always answer 200 per page), where sending one would be an unknown parameter.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -122,6 +124,7 @@ class EntitySpec(_Frozen):
     incremental: IncrementalSpec | None = None
     append_only: bool = False
     page_size: int | None = Field(default=None, gt=0)
+    sends_page_size: bool = True
     rate_limit: RateLimitSpec | None = None
     description: str = ""
 

@@ -1,0 +1,61 @@
+"""The extract stage: page a vendor's API lazily, paced, retried, incremental.
+
+Entry point: `PageStream(spec, entity, connection, since=...)` (or `extract_pages(...)`), an
+iterable of `Page`s whose `stats` count requests, retries, 429s and waits. Everything it knows
+about a vendor comes from the connector spec; it never knows whether it talks to the vendor or a
+simulator. Modules, one job each:
+
+- `paginators`: next request from the last answer (Link header, JSON next link, cursor, …).
+- `rate_limit`: the shared leaky bucket per vendor account (in-process, or Redis via REDIS_URL).
+- `retry`: backoff with full jitter and Retry-After parsing; what is retried and why.
+- `fetch`: one page, with pacing, retries and actionable errors.
+- `records`: what a well-formed page body is.
+- `errors`: `ExtractError` and friends, and URL redaction.
+"""
+
+from integration_assets.extract.errors import (
+    AuthenticationError,
+    ExtractError,
+    MalformedPageError,
+    redact_url,
+)
+from integration_assets.extract.page import ExtractStats, Page
+from integration_assets.extract.paginators import PageRequest, paginator_for, parse_link_header
+from integration_assets.extract.rate_limit import (
+    LeakyBucketLimiter,
+    RateLimiter,
+    RateLimiterUnavailable,
+    RateLimitKey,
+    UnlimitedLimiter,
+    limiter_for,
+    shared_limiter,
+)
+from integration_assets.extract.records import records_from_body
+from integration_assets.extract.retry import BackoffPolicy, parse_retry_after
+from integration_assets.extract.settings import ExtractSettings
+from integration_assets.extract.stream import PageStream, extract_pages
+
+__all__ = [
+    "AuthenticationError",
+    "BackoffPolicy",
+    "ExtractError",
+    "ExtractSettings",
+    "ExtractStats",
+    "LeakyBucketLimiter",
+    "MalformedPageError",
+    "Page",
+    "PageRequest",
+    "PageStream",
+    "RateLimitKey",
+    "RateLimiter",
+    "RateLimiterUnavailable",
+    "UnlimitedLimiter",
+    "extract_pages",
+    "limiter_for",
+    "paginator_for",
+    "parse_link_header",
+    "parse_retry_after",
+    "records_from_body",
+    "redact_url",
+    "shared_limiter",
+]

@@ -1,0 +1,52 @@
+"""What a stream yields (`Page`) and what it counts while doing so (`ExtractStats`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as the vendor sent it.
+
+    `body` is the raw response body, for landing to keep byte for byte (so a mapping fix can be
+    replayed without calling the vendor); `records` are the parsed objects at the entity's
+    records path. `url` is redacted, safe to log and store.
+    """
+
+    number: int
+    url: str
+    status: int
+    body: bytes
+    records: list[dict[str, Any]]
+    fetched_at: datetime
+    attempts: int = 1
+
+
+@dataclass
+class ExtractStats:
+    """Counters for one stream; `retries` counts every attempt after a page's first.
+
+    `rate_limit_wait_seconds` is time spent waiting for the shared budget (proactive pacing);
+    `retry_wait_seconds` is time spent backing off or honouring Retry-After after a failure.
+    """
+
+    pages: int = 0
+    records: int = 0
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    server_errors: int = 0
+    timeouts: int = 0
+    connection_errors: int = 0
+    malformed: int = 0
+    bytes: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    retry_wait_seconds: float = 0.0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain values, ready for Dagster metadata or a log line."""
+        return asdict(self)

@@ -1,0 +1,326 @@
+"""A proactive leaky-bucket rate limiter, shared by every stream of one vendor account.
+
+Why proactive: the vendor's bucket is published (Shopify: 40 requests, draining 2/s per shop),
+so we can pace requests to fit it and never see a 429 in normal operation, instead of hitting
+the wall and sleeping through `Retry-After`. Every concurrent stream against the same
+(vendor, account[, entity when the entity has its own budget]) shares one bucket: in-process by
+default, in Redis when `REDIS_URL` is set so runs in different processes or pods share it too.
+
+The bucket is kept as GCRA (the "virtual scheduling" form of a leaky bucket): one number, the
+theoretical arrival time `tat` at which the bucket would be empty. `acquire()` reserves the next
+slot atomically and returns how long to sleep before using it, so waiters are served in order
+without polling, and the Redis version is one short Lua script. In bucket terms, the level at
+time `now` is `(tat - now) / interval` requests, and a request fits while level + 1 ≤ capacity.
+
+`headroom` (default one request) keeps the bucket one request short of full: vendors count a
+request when it arrives and may leak in whole steps, so a bucket filled to the last slot by our
+estimate can be a hair over by theirs. One request of headroom costs one refill interval per
+sync (0.5 s for Shopify), not a slower steady rate, so the sync still runs at the published rate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+
+from integration_assets.connectors.spec import ConnectorSpec, RateLimitSpec
+from integration_assets.extract.errors import redact_url
+from integration_assets.extract.headers import header
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+REDIS_URL_ENV_VAR = "REDIS_URL"
+DEFAULT_REDIS_PREFIX = "integration_assets:ratelimit"
+
+
+class RateLimiter(Protocol):
+    """What the extract stage needs from a limiter."""
+
+    def acquire(self) -> float:
+        """Block until one request fits the budget; return the seconds waited."""
+        ...
+
+    def observe(self, headers: Mapping[str, str], age_seconds: float = 0.0) -> None:
+        """Resync from the vendor's budget header, when the answer carries one.
+
+        `age_seconds` is how long ago the request was sent (its round trip): the vendor
+        measured its bucket when the request arrived, not when we read the answer.
+        """
+        ...
+
+    def penalise(self, retry_after_seconds: float) -> None:
+        """The vendor answered 429: nobody sharing this budget sends for that long."""
+        ...
+
+
+class RateLimiterUnavailable(RuntimeError):
+    """The shared store (Redis) could not be reached; the message names it without password."""
+
+
+@dataclass(frozen=True)
+class RateLimitKey:
+    """Whose budget: a vendor account, or one endpoint of it when the entity has its own."""
+
+    vendor: str
+    account: str
+    entity: str | None = None
+
+    def as_string(self) -> str:
+        parts = [self.vendor, self.account] + ([self.entity] if self.entity else [])
+        return ":".join(parts)
+
+
+def budget_level(spec: RateLimitSpec, headers: Mapping[str, str]) -> float | None:
+    """The bucket level (requests, on our capacity's scale) the vendor reports, if it does.
+
+    `used/limit` (e.g. `3/40`) is scaled to our capacity so a shop on a bigger plan (`3/80`)
+    still maps onto the bucket we model; `remaining` is `capacity - remaining`.
+    """
+    if spec.budget_header is None or spec.budget_header_format is None:
+        return None
+    raw = header(headers, spec.budget_header)
+    if raw is None:
+        return None
+    try:
+        if spec.budget_header_format == "used/limit":
+            used_text, _, limit_text = raw.partition("/")
+            used, limit = float(used_text), float(limit_text)
+            if limit <= 0 or used < 0:
+                return None
+            return used * spec.capacity / limit
+        remaining = float(raw)
+    except ValueError:
+        return None
+    if remaining < 0:
+        return None
+    return max(0.0, spec.capacity - remaining)
+
+
+class BucketStore(Protocol):
+    """Where the bucket's one number (`tat`) lives; every operation is atomic."""
+
+    def reserve(self, now: float, interval: float, tolerance: float) -> float:
+        """Take the next slot and return the seconds until it may be used."""
+        ...
+
+    def raise_to(self, now: float, floor: float) -> None:
+        """Make the bucket at least as full as `floor` (a `tat`) says."""
+        ...
+
+
+class LocalBucketStore:
+    """In-process store, guarded by a lock so threads share it safely."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tat = -math.inf
+
+    def reserve(self, now: float, interval: float, tolerance: float) -> float:
+        with self._lock:
+            self._tat = max(self._tat, now) + interval
+            return max(0.0, self._tat - tolerance - now)
+
+    def raise_to(self, now: float, floor: float) -> None:
+        with self._lock:
+            self._tat = max(self._tat, floor)
+
+
+# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise"), now, interval, tolerance, floor.
+# Returns the wait in seconds as a string (Lua numbers would be truncated to integers).
+_LUA = """
+local now = tonumber(ARGV[2])
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local previous = tonumber(stored)
+  if previous > tat then tat = previous end
+end
+local wait = 0
+if ARGV[1] == 'reserve' then
+  tat = tat + tonumber(ARGV[3])
+  wait = tat - tonumber(ARGV[4]) - now
+  if wait < 0 then wait = 0 end
+else
+  local floor = tonumber(ARGV[5])
+  if floor > tat then tat = floor end
+end
+local ttl = math.ceil((tat - now) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', tat), 'PX', ttl)
+return string.format('%.6f', wait)
+"""
+
+
+class RedisBucketStore:
+    """Redis store: one key per bucket, updated by an atomic Lua script, expiring when empty.
+
+    Times are wall-clock seconds from the callers (shared across hosts); the key's TTL is the
+    time until the bucket drains plus a second, so idle buckets leave nothing behind.
+    """
+
+    def __init__(self, client: redis.Redis, key: str, redis_url: str = "") -> None:
+        self._client = client
+        self._key = key
+        self._where = redact_url(redis_url) if redis_url else "Redis"
+        self._script = client.register_script(_LUA)
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    def _run(self, op: str, now: float, interval: float, tolerance: float, floor: float) -> float:
+        try:
+            result = self._script(
+                keys=[self._key], args=[op, repr(now), repr(interval), repr(tolerance), repr(floor)]
+            )
+        except redis.RedisError as exc:
+            raise RateLimiterUnavailable(
+                f"shared rate limiter at {self._where} is unreachable ({type(exc).__name__}); "
+                f"check {REDIS_URL_ENV_VAR} or unset it to limit in-process"
+            ) from None
+        return float(result.decode() if isinstance(result, bytes) else result)
+
+    def reserve(self, now: float, interval: float, tolerance: float) -> float:
+        return self._run("reserve", now, interval, tolerance, 0.0)
+
+    def raise_to(self, now: float, floor: float) -> None:
+        self._run("raise", now, 0.0, 0.0, floor)
+
+
+class LeakyBucketLimiter:
+    """A `RateLimiter` for one `RateLimitSpec` over a store; clock and sleep are injectable.
+
+    Tests pass a fake clock and a sleep that records and advances it, so they observe the sleeps
+    the limiter asks for without waiting.
+    """
+
+    def __init__(
+        self,
+        spec: RateLimitSpec,
+        store: BucketStore,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        headroom: int = 1,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self._clock = clock
+        self._sleep = sleep
+        self.interval = 1.0 / spec.refill_per_second
+        usable = max(1, spec.capacity - max(0, headroom))
+        self.tolerance = usable * self.interval
+
+    def acquire(self) -> float:
+        wait = self.store.reserve(self._clock(), self.interval, self.tolerance)
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def observe(self, headers: Mapping[str, str], age_seconds: float = 0.0) -> None:
+        level = budget_level(self.spec, headers)
+        if level is None:
+            return
+        # Only ever raise: the header was computed before requests other streams have in flight,
+        # so a lower figure than ours is stale, while a higher one means someone else (another
+        # app on the same shop) is spending the budget too. The level is dated from when the
+        # request was sent: dating it from when the answer arrived would add a round trip to
+        # every interval and make a steady sync slower than the published rate.
+        now = self._clock()
+        sent = now - max(0.0, age_seconds)
+        self.store.raise_to(now, sent + level * self.interval)
+
+    def penalise(self, retry_after_seconds: float) -> None:
+        # The bucket is full until now + retry_after: the next slot opens then.
+        now = self._clock()
+        floor = now + max(0.0, retry_after_seconds) + self.tolerance - self.interval
+        self.store.raise_to(now, floor)
+
+
+class UnlimitedLimiter:
+    """A limiter that never waits; for tools that page a local fixture or a vendor with no limit."""
+
+    def acquire(self) -> float:
+        return 0.0
+
+    def observe(self, headers: Mapping[str, str], age_seconds: float = 0.0) -> None:
+        return None
+
+    def penalise(self, retry_after_seconds: float) -> None:
+        return None
+
+
+_registry_lock = threading.Lock()
+_local_stores: dict[tuple[RateLimitKey, RateLimitSpec], LocalBucketStore] = {}
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def _redis_client(url: str) -> redis.Redis:
+    with _registry_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            _redis_clients[url] = client
+        return client
+
+
+def shared_limiter(
+    spec: RateLimitSpec,
+    key: RateLimitKey,
+    *,
+    redis_url: str | None = None,
+    redis_prefix: str = DEFAULT_REDIS_PREFIX,
+    clock: Clock | None = None,
+    sleep: Sleep = time.sleep,
+    headroom: int = 1,
+) -> LeakyBucketLimiter:
+    """The limiter for `key`: every caller with the same key shares one bucket.
+
+    With `redis_url` the bucket lives in Redis under `<redis_prefix>:<key>` (wall clock);
+    otherwise in a process-wide registry (monotonic clock).
+    """
+    if redis_url:
+        store: BucketStore = RedisBucketStore(
+            _redis_client(redis_url), f"{redis_prefix}:{key.as_string()}", redis_url
+        )
+        return LeakyBucketLimiter(
+            spec, store, clock=clock or time.time, sleep=sleep, headroom=headroom
+        )
+    with _registry_lock:
+        local = _local_stores.setdefault((key, spec), LocalBucketStore())
+    return LeakyBucketLimiter(
+        spec, local, clock=clock or time.monotonic, sleep=sleep, headroom=headroom
+    )
+
+
+def limiter_for(
+    connector: ConnectorSpec,
+    entity: str,
+    account: str,
+    *,
+    redis_url: str | None = None,
+    redis_prefix: str = DEFAULT_REDIS_PREFIX,
+    clock: Clock | None = None,
+    sleep: Sleep = time.sleep,
+) -> LeakyBucketLimiter:
+    """The shared limiter an entity's stream uses for `account` (a connection name).
+
+    The entity's own `rate_limit` wins when it has one (Klaviyo budgets each endpoint), and its
+    name then joins the key; otherwise the whole account shares the connector's budget. Redis is
+    used when `redis_url` is given or `REDIS_URL` is set.
+    """
+    entity_spec = connector.entity(entity)
+    spec = entity_spec.rate_limit or connector.rate_limit
+    key = RateLimitKey(
+        connector.vendor, account, entity_spec.name if entity_spec.rate_limit else None
+    )
+    url = redis_url if redis_url is not None else os.environ.get(REDIS_URL_ENV_VAR) or None
+    return shared_limiter(
+        spec, key, redis_url=url, redis_prefix=redis_prefix, clock=clock, sleep=sleep
+    )

@@ -1,0 +1,47 @@
+"""Knobs of one extract run, with defaults that suit the vendors' published limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+from integration_assets.extract.retry import BackoffPolicy
+
+
+def _package_version() -> str:
+    try:
+        return version("integration_assets")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+DEFAULT_USER_AGENT = f"integration-assets/{_package_version()}"
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """How one stream talks to the vendor.
+
+    `backoff_base` and `backoff_cap` are seconds (full-jitter exponential backoff).
+    `timeout_seconds` None means the connection's `timeout_seconds`. `page_size` None means the
+    entity's page size, else the paginator's; it may not exceed the vendor's maximum.
+    A `Retry-After` longer than `max_retry_after_seconds` fails the run with a clear error
+    rather than silently sleeping for an hour inside a Dagster step.
+    """
+
+    timeout_seconds: float | None = None
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    malformed_retries: int = 2
+    max_retry_after_seconds: float = 300.0
+    page_size: int | None = None
+    user_agent: str = field(default=DEFAULT_USER_AGENT)
+
+    def backoff(self) -> BackoffPolicy:
+        return BackoffPolicy(
+            base_seconds=self.backoff_base,
+            cap_seconds=self.backoff_cap,
+            max_attempts=self.max_attempts,
+            malformed_retries=self.malformed_retries,
+        )

@@ -1,0 +1,260 @@
+"""The extract entry point: page through one (connection, entity), lazily.
+
+`PageStream` builds the first request from the connector spec (entity path and params, page
+size, incremental filter), then alternates fetch → yield → ask the paginator for the next
+request. It is a generator underneath, so only the page being handled is in memory, and it
+holds one `httpx.Client` (HTTP/1.1 keep-alive, one connection) for the whole walk. Its `stats`
+are readable during and after iteration.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+
+import httpx
+
+from integration_assets.connectors.connections import Connection
+from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
+from integration_assets.extract.errors import ExtractError
+from integration_assets.extract.fetch import PageFetcher, StreamContext
+from integration_assets.extract.page import ExtractStats, Page
+from integration_assets.extract.paginators import PageRequest, paginator_for
+from integration_assets.extract.rate_limit import RateLimiter, limiter_for
+from integration_assets.extract.settings import ExtractSettings
+
+logger = logging.getLogger("integration_assets.extract")
+
+
+def format_since(since: datetime, since_format: str) -> str:
+    """`since` in UTC with the vendor's format; a naive datetime is taken to be UTC already."""
+    aware = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+    return aware.strftime(since_format)
+
+
+def page_size_for(spec: ConnectorSpec, entity: EntitySpec, settings: ExtractSettings) -> int:
+    """The page size to ask for: settings, else the entity's, else the paginator's default."""
+    size = settings.page_size or entity.page_size or spec.paginator.page_size
+    if size > spec.paginator.max_page_size:
+        raise ValueError(
+            f"{spec.vendor}/{entity.name}: page size {size} exceeds the vendor's maximum "
+            f"{spec.paginator.max_page_size}"
+        )
+    return size
+
+
+def first_request(
+    spec: ConnectorSpec,
+    entity: EntitySpec,
+    api_base_url: str,
+    *,
+    since: datetime | None,
+    page_size: int,
+) -> PageRequest:
+    """The first page's request: entity params, page size, then the incremental filter.
+
+    `since` is used as given (the caller has already subtracted the connection's lookback, see
+    `window_start`). An entity without an `incremental` spec ignores it and reads everything,
+    which is slower but never wrong.
+    """
+    params: list[tuple[str, str]] = list(entity.params.items())
+    if entity.sends_page_size:
+        params.append((spec.paginator.page_size_param, str(page_size)))
+    if since is not None and entity.incremental is not None:
+        formatted = format_since(since, entity.incremental.since_format)
+        params.extend(
+            (name, template.replace("{since}", formatted))
+            for name, template in entity.incremental.params.items()
+        )
+    elif since is not None:
+        logger.info("%s/%s has no incremental filter; reading everything", spec.vendor, entity.name)
+    return PageRequest(api_base_url.rstrip("/") + "/" + entity.path.lstrip("/"), tuple(params))
+
+
+def request_headers(
+    spec: ConnectorSpec, secrets: Mapping[str, str], user_agent: str
+) -> dict[str, str]:
+    """The connector's static headers, its auth headers with secrets filled in, a User-Agent."""
+    headers = {"User-Agent": user_agent, **spec.headers}
+    for name, template in spec.auth.headers.items():
+        value = template
+        for secret in spec.auth.secrets:
+            value = value.replace("{" + secret + "}", secrets.get(secret, ""))
+        headers[name] = value
+    return headers
+
+
+class PageStream:
+    """Iterate the pages of one entity of one connection; read `stats` at any time.
+
+    Single use: iterate it once. Leaving the loop early (break, exception) closes the client
+    it created; a client passed in is left open for its owner.
+    """
+
+    def __init__(
+        self,
+        spec: ConnectorSpec,
+        entity: str,
+        connection: Connection,
+        *,
+        since: datetime | None = None,
+        settings: ExtractSettings | None = None,
+        secrets: Mapping[str, str] | None = None,
+        limiter: RateLimiter | None = None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.spec = spec
+        self.entity = spec.entity(entity)
+        self.connection = connection
+        self.settings = settings or ExtractSettings()
+        self.stats = ExtractStats()
+        resolved = dict(secrets) if secrets is not None else connection.resolve_secrets()
+        missing = [s for s in spec.auth.secrets if not resolved.get(s)]
+        if missing:
+            raise ValueError(
+                f"{spec.vendor}/{entity} (connection '{connection.name}'): no value for "
+                f"secret(s) {', '.join(missing)}"
+            )
+        self._headers = request_headers(spec, resolved, self.settings.user_agent)
+        self._secret_values = tuple(resolved[s] for s in spec.auth.secrets)
+        self.timeout_seconds = self.settings.timeout_seconds or connection.timeout_seconds
+        self.first_request = first_request(
+            spec,
+            self.entity,
+            connection.api_base_url,
+            since=since,
+            page_size=page_size_for(spec, self.entity, self.settings),
+        )
+        self._limiter = limiter or limiter_for(spec, entity, connection.name)
+        self._client = client
+        self._owns_client = client is None
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._iterator: Iterator[Page] | None = None
+
+    def __iter__(self) -> Iterator[Page]:
+        if self._iterator is not None:
+            raise RuntimeError("a PageStream can be iterated only once; make a new one")
+        self._iterator = self._pages()
+        return self._iterator
+
+    def __enter__(self) -> PageStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the walk and release the connection (idempotent)."""
+        if self._iterator is not None and hasattr(self._iterator, "close"):
+            self._iterator.close()
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            http1=True,
+            http2=False,
+            timeout=httpx.Timeout(self.timeout_seconds),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            follow_redirects=False,
+        )
+
+    def _pages(self) -> Iterator[Page]:
+        started = self._clock()
+        if self._client is None:
+            self._client = self._new_client()
+        fetcher = PageFetcher(
+            client=self._client,
+            headers=self._headers,
+            context=StreamContext(
+                vendor=self.spec.vendor,
+                connection=self.connection.name,
+                entity=self.entity.name,
+                records_path=self.entity.records_path,
+                retryable_statuses=frozenset(self.spec.retryable_statuses),
+                secret_env_vars=dict(self.connection.secrets),
+                secret_values=self._secret_values,
+            ),
+            limiter=self._limiter,
+            policy=self.settings.backoff(),
+            stats=self.stats,
+            timeout_seconds=self.timeout_seconds,
+            max_retry_after_seconds=self.settings.max_retry_after_seconds,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+        paginator = paginator_for(self.spec.paginator)
+        request: PageRequest | None = self.first_request
+        seen: set[str] = set()
+        number = 0
+        try:
+            while request is not None:
+                number += 1
+                seen.add(request.full_url)
+                fetched = fetcher.fetch(request, number)
+                self.stats.seconds = self._clock() - started
+                yield fetched.page
+                following = paginator.next_request(
+                    request, fetched.headers, fetched.document, len(fetched.page.records)
+                )
+                if following is not None and following.full_url in seen:
+                    raise ExtractError(
+                        vendor=self.spec.vendor,
+                        connection=self.connection.name,
+                        entity=self.entity.name,
+                        method="GET",
+                        url=following.full_url,
+                        summary=f"pagination loop after page {number}",
+                        reason="the vendor pointed back to a page already read",
+                        status=fetched.page.status,
+                        attempts=1,
+                    )
+                request = following
+        finally:
+            self.stats.seconds = self._clock() - started
+            if self._owns_client and self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def extract_pages(
+    spec: ConnectorSpec,
+    entity: str,
+    connection: Connection,
+    *,
+    since: datetime | None = None,
+    settings: ExtractSettings | None = None,
+    secrets: Mapping[str, str] | None = None,
+    limiter: RateLimiter | None = None,
+    client: httpx.Client | None = None,
+) -> PageStream:
+    """The pages of `entity` for `connection`, lazily; see `PageStream`.
+
+    Raises `MissingSecretError` (from the connection) at once if a secret's env var is unset,
+    `ExtractError` / `AuthenticationError` / `MalformedPageError` while iterating.
+    """
+    return PageStream(
+        spec,
+        entity,
+        connection,
+        since=since,
+        settings=settings,
+        secrets=secrets,
+        limiter=limiter,
+        client=client,
+    )
