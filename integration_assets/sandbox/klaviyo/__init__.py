@@ -1,0 +1,5 @@
+"""Simulated Klaviyo API, revision 2024-10-15 (profiles, events)."""
+
+from integration_assets.sandbox.klaviyo.simulator import DEMO_API_KEY, KlaviyoSimulator
+
+__all__ = ["DEMO_API_KEY", "KlaviyoSimulator"]

@@ -1,0 +1,5 @@
+"""Simulated Shopify Admin REST API 2024-10 (customers, orders, products)."""
+
+from integration_assets.sandbox.shopify.simulator import DEMO_ACCESS_TOKEN, ShopifySimulator
+
+__all__ = ["DEMO_ACCESS_TOKEN", "ShopifySimulator"]

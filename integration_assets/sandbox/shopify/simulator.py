@@ -1,0 +1,79 @@
+"""One simulated Shopify shop: its data, its access token, its rate-limit bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from starlette.applications import Starlette
+
+from integration_assets.sandbox.ratelimit import LeakyBucket
+from integration_assets.sandbox.shopify.app import ShopifyApp
+from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
+from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
+from integration_assets.sandbox.store import Row
+from integration_assets.sandbox.timefmt import ShopClock
+
+DEMO_ACCESS_TOKEN = "shpat_demo_token"
+
+
+class ShopifySimulator(Simulator):
+    """Shopify Admin REST API 2024-10 for one shop (see `shopify.app` for the wire details)."""
+
+    vendor: ClassVar[str] = "shopify"
+    entities: ClassVar[tuple[str, ...]] = ("customers", "orders", "products")
+    default_sizes: ClassVar[Mapping[str, int]] = {
+        "customers": 1000,
+        "orders": 2000,
+        "products": 200,
+    }
+    history: ClassVar[Mapping[str, int]] = {"orders": 2 * 365 * 86400}
+
+    def __init__(
+        self,
+        seed: int = 7,
+        sizes: Mapping[str, int] | None = None,
+        rate_limits: bool = True,
+        access_token: str = DEMO_ACCESS_TOKEN,
+        shop: str = "sandbox-shop",
+        timezone: str = "America/New_York",
+        start: int = DEFAULT_START,
+    ) -> None:
+        self.access_token = access_token
+        self.shop = shop
+        self.shop_clock = ShopClock(timezone)
+        super().__init__(seed=seed, sizes=sizes, rate_limits=rate_limits, start=start)
+
+    @property
+    def default_public_url(self) -> str:
+        """The shop's real-looking admin host."""
+        return f"https://{self.shop}.myshopify.com"
+
+    def _build_state(self) -> None:
+        super()._build_state()
+        self.catalog = ShopifyCatalog(
+            self.seed, self.stores, self.shop_clock, f"{self.shop}.myshopify.com"
+        )
+
+    def _reset_limiters(self) -> None:
+        self._buckets: dict[str, LeakyBucket] = {}
+
+    def bucket(self, token: str) -> LeakyBucket:
+        """The leaky bucket of one access token (Shopify limits per app and shop)."""
+        bucket = self._buckets.get(token)
+        if bucket is None:
+            bucket = self._buckets[token] = LeakyBucket(capacity=40, leak_per_second=2.0)
+        return bucket
+
+    def render(self, entity: str, row: Row) -> dict[str, Any]:
+        """The record as Shopify serves it."""
+        created = self.store(entity).created_at(row.index)
+        return self.catalog.build(entity, row.index, row.version, created, row.updated)
+
+    def vendor_id(self, entity: str, index: int) -> int:
+        """The Shopify id of record `index` (handy in tests)."""
+        return self.catalog.id_spaces[entity].id_of(index)
+
+    def build_app(self) -> Starlette:
+        """The Shopify ASGI app."""
+        return ShopifyApp(self).build()
