@@ -1,0 +1,340 @@
+"""`integration-assets`: sync from the terminal, check mappings, run the sandbox and the demo.
+
+`sync` materializes the same Dagster assets the UI does (same instance, same run history),
+in this process, with a progress bar read from landing and a one-screen summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DAGSTER_HOME = ".dagster_home"
+
+
+def _ensure_dagster_home() -> Path:
+    """Use `$DAGSTER_HOME`, else `./.dagster_home` with the repo's dagster.yaml in it."""
+    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / DEFAULT_DAGSTER_HOME).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = Path.cwd() / "dagster.yaml"
+    if config.exists() and not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(config.read_text())
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    vendor: str
+    entity: str
+    connection: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.vendor}/{self.entity} @ {self.connection}"
+
+
+def _requests(args: argparse.Namespace) -> list[SyncRequest]:
+    """What to sync: one asset (optionally one connection), or every entity of every connection."""
+    from integration_assets.connectors.connections import load_connections
+
+    connections = load_connections()
+    if args.all:
+        return [SyncRequest(c.vendor, entity, c.name) for c in connections for entity in c.entities]
+    if not args.asset or "/" not in args.asset:
+        raise SystemExit("name an asset as VENDOR/ENTITY (e.g. shopify/customers), or use --all")
+    vendor, entity = args.asset.split("/", 1)
+    chosen = [
+        SyncRequest(vendor, entity, c.name)
+        for c in connections
+        if c.vendor == vendor
+        and entity in c.entities
+        and (args.connection is None or c.name == args.connection)
+    ]
+    if not chosen:
+        which = f"connection {args.connection!r}" if args.connection else "any connection"
+        raise SystemExit(f"{which} in the connections file does not sync {vendor}/{entity}")
+    return chosen
+
+
+class _ProgressBar:
+    """Pages and records landed so far, read from landing by run id (works for any process)."""
+
+    def __init__(self, request: SyncRequest, run_id: str, stream: Any = sys.stderr) -> None:
+        self.request, self.run_id, self.stream = request, run_id, stream
+        self._stop = threading.Event()
+        self._started = time.perf_counter()
+
+    def _draw(self, pages: int, records: int) -> None:
+        seconds = max(time.perf_counter() - self._started, 1e-9)
+        line = (
+            f"\r{self.request.label}: {pages:>6} pages  {records:>9,} records  "
+            f"{records / seconds:>9,.0f} records/s"
+        )
+        self.stream.write(line)
+        self.stream.flush()
+
+    def run(self) -> None:
+        from integration_assets.load.landing import LandingStore
+        from integration_assets.load.warehouse import Warehouse
+
+        warehouse = Warehouse.from_url(None)
+        landing = LandingStore(warehouse)
+        try:
+            while not self._stop.wait(0.5):
+                try:
+                    pages = landing.page_count(
+                        self.run_id, self.request.connection, self.request.entity
+                    )
+                    records = landing.record_count(
+                        self.run_id, self.request.connection, self.request.entity
+                    )
+                except Exception:  # tables not created yet at the very start
+                    continue
+                self._draw(pages, records)
+        finally:
+            warehouse.dispose()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _summary(request: SyncRequest, metadata: dict[str, Any], seconds: float) -> str:
+    def value(key: str, default: Any = 0) -> Any:
+        item = metadata.get(key)
+        return getattr(item, "value", item) if item is not None else default
+
+    return "\n".join(
+        [
+            f"✔ {request.label}  ({seconds:.1f} s wall)",
+            f"  fetched     {value('records_fetched'):>10,} records in {value('pages')} pages, "
+            f"{value('requests')} requests ({value('retries')} retries, "
+            f"{value('rate_limited_429s')} rate-limited, {value('timeouts')} timeouts)",
+            f"  warehouse   {value('records_inserted'):>10,} inserted  {value('records_updated'):,} updated  "
+            f"{value('records_unchanged'):,} unchanged  {value('records_quarantined'):,} quarantined",
+            f"  table rows  {value('dagster/row_count'):>10,}  (this connection)",
+            f"  speed       {value('records_per_second'):>10,.0f} records/s  "
+            f"(extract {value('extract_seconds')} s, load {value('load_seconds')} s)",
+            f"  window      since {value('incremental_since', 'full')}  →  cursor {value('cursor', '') or '-'}",
+        ]
+    )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    _ensure_dagster_home()
+    from dagster import AssetKey, DagsterInstance
+
+    from integration_assets.orchestration.definitions_factory import build_definitions
+    from integration_assets.orchestration.failures import run_failure_message
+    from integration_assets.orchestration.partitions import connection_partitions
+
+    requests = _requests(args)
+    defs = build_definitions()
+    job = defs.resolve_implicit_global_asset_job_def()
+    failures = 0
+    with DagsterInstance.get() as instance:
+        for request in requests:
+            partitions = connection_partitions(request.vendor).name
+            if not instance.has_dynamic_partition(partitions, request.connection):
+                instance.add_dynamic_partitions(partitions, [request.connection])
+            run_id = str(uuid.uuid4())
+            run_config = {
+                "ops": {
+                    f"{request.vendor}__{request.entity}": {
+                        "ops": {
+                            f"{request.vendor}_{request.entity}_extract": {
+                                "config": {"full_refresh": args.full_refresh}
+                            }
+                        }
+                    }
+                }
+            }
+            bar = _ProgressBar(request, run_id)
+            thread = threading.Thread(target=bar.run, daemon=True)
+            thread.start()
+            started = time.perf_counter()
+            try:
+                result = job.execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    partition_key=request.connection,
+                    asset_selection=[AssetKey([request.vendor, request.entity])],
+                    run_id=run_id,
+                    raise_on_error=False,
+                    tags={"integration/trigger": "cli"},
+                )
+            finally:
+                bar.stop()
+                thread.join()
+                sys.stderr.write("\r\033[K")
+            seconds = time.perf_counter() - started
+            if result.success:
+                materializations = result.asset_materializations_for_node(
+                    f"{request.vendor}__{request.entity}"
+                )
+                metadata = dict(materializations[-1].metadata) if materializations else {}
+                print(_summary(request, metadata, seconds))
+            else:
+                failures += 1
+                print(f"✘ {request.label}: {run_failure_message(result)}  (run {run_id})")
+    return 1 if failures else 0
+
+
+def cmd_validate_mappings(args: argparse.Namespace) -> int:
+    from integration_assets.connectors import CONNECTORS
+    from integration_assets.connectors.connections import load_connections
+    from integration_assets.mapping.compiler import compile_mapping
+    from integration_assets.mapping.loader import MappingError, load_mapping
+
+    problems = 0
+    connection_names: list[str | None] = [None]
+    try:
+        connection_names += [c.name for c in load_connections()]
+    except Exception as exc:
+        print(f"✘ connections: {exc}")
+        problems += 1
+    for connector in CONNECTORS.values():
+        for entity in connector.entities:
+            for connection in connection_names:
+                try:
+                    compiled = compile_mapping(
+                        load_mapping(connector.vendor, entity.name, connection=connection)
+                    )
+                except MappingError as exc:
+                    problems += 1
+                    print(f"✘ {connector.vendor}/{entity.name} ({connection or 'base'}): {exc}")
+                    continue
+                if connection is None:
+                    tables = ", ".join(t.name for t in compiled.tables)
+                    print(f"✔ {connector.vendor}/{entity.name} → {tables}")
+    return 1 if problems else 0
+
+
+DEMO_SIZES = {"customers": 2000, "orders": 3000, "products": 300, "profiles": 2000, "events": 8000}
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=7, help="data seed (same seed, same data)")
+    parser.add_argument("--shopify-port", type=int, default=8701)
+    parser.add_argument("--klaviyo-port", type=int, default=8702)
+    parser.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="ENTITY=N",
+        help="records of an entity, e.g. --size customers=200000 (repeatable)",
+    )
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="switch the vendors' rate limits off"
+    )
+
+
+def _sizes(args: argparse.Namespace) -> dict[str, int]:
+    sizes = dict(DEMO_SIZES)
+    for item in args.size:
+        entity, _, count = item.partition("=")
+        if not count.isdigit():
+            raise SystemExit(f"--size takes ENTITY=N, got {item!r}")
+        sizes[entity] = int(count)
+    return sizes
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from integration_assets.sandbox import serve_forever
+
+    serve_forever(
+        shopify_port=args.shopify_port,
+        klaviyo_port=args.klaviyo_port,
+        seed=args.seed,
+        sizes=_sizes(args),
+        rate_limits=not args.no_rate_limits,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The sandbox in this process, `dagster dev` as a child, the demo connections as partitions.
+
+    The demo's "secrets" are the sandbox's published demo tokens, set only when the variables
+    named in connections.yaml are unset.
+    """
+    import subprocess
+
+    from dagster import DagsterInstance
+
+    from integration_assets.connectors.connections import load_connections
+    from integration_assets.orchestration.partitions import connection_partitions
+    from integration_assets.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY, run_sandbox
+
+    home = _ensure_dagster_home()
+    Path(".data").mkdir(exist_ok=True)
+    demo_secrets = {"shopify": DEMO_ACCESS_TOKEN, "klaviyo": DEMO_API_KEY}
+    connections = load_connections()
+    for connection in connections:
+        for env_var in connection.secrets.values():
+            os.environ.setdefault(env_var, demo_secrets.get(connection.vendor, ""))
+    with DagsterInstance.get() as instance:
+        for connection in connections:
+            name = connection_partitions(connection.vendor).name
+            if not instance.has_dynamic_partition(name, connection.name):
+                instance.add_dynamic_partitions(name, [connection.name])
+    with run_sandbox(
+        seed=args.seed,
+        sizes=_sizes(args),
+        rate_limits=not args.no_rate_limits,
+        shopify_port=args.shopify_port,
+        klaviyo_port=args.klaviyo_port,
+    ) as sandbox:
+        print(f"sandbox: Shopify at {sandbox.shopify_url}, Klaviyo at {sandbox.klaviyo_url}")
+        print(f"dagster: http://127.0.0.1:{args.port} (DAGSTER_HOME={home})", flush=True)
+        dagster = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port)]
+        try:
+            return subprocess.call([*dagster, "-w", "workspace.yaml"])
+        except KeyboardInterrupt:
+            return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integration-assets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sync = commands.add_parser("sync", help="materialize a sync asset partition now")
+    sync.add_argument("asset", nargs="?", help="VENDOR/ENTITY, e.g. shopify/customers")
+    sync.add_argument(
+        "--connection", help="only this connection (default: every one that syncs it)"
+    )
+    sync.add_argument("--all", action="store_true", help="every entity of every connection")
+    sync.add_argument("--full-refresh", action="store_true", help="ignore the saved cursor")
+    sync.set_defaults(func=cmd_sync)
+
+    validate = commands.add_parser(
+        "validate-mappings", help="check every mapping and override file"
+    )
+    validate.set_defaults(func=cmd_validate_mappings)
+
+    sandbox = commands.add_parser("sandbox", help="serve the Shopify and Klaviyo simulators")
+    _sandbox_arguments(sandbox)
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    demo = commands.add_parser("demo", help="sandbox + dagster dev on 127.0.0.1:3000")
+    _sandbox_arguments(demo)
+    demo.add_argument("--port", type=int, default=3000, help="Dagster UI port")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""Landing: raw pages as fetched, kept so a load can be retried or a mapping replayed without
+calling the vendor again.
+
+Pages are keyed by (run_id, connection, entity, page_number), so rewriting a page (a retried
+fetch) replaces it. Reading goes in chunks of pages ordered by page number, each chunk in a
+short transaction of its own: no server-side cursor (which a transaction-mode pooler would
+break) and memory bounded by one chunk.
+
+Landing is on the sync's hot path: `writer()` batches several pages per transaction (a commit
+per 400 KB page costs a WAL flush each time). Call `flush()` before committing a load batch
+that used the pages, so that a page is always stored before the rows mapped from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
+from integration_assets.load.warehouse import Warehouse
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WRITER_PAGES = 16
+DEFAULT_WRITER_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LandedPage:
+    """One raw page as it was fetched."""
+
+    run_id: str
+    connection: str
+    entity: str
+    page_number: int
+    fetched_at: datetime
+    url: str | None
+    record_count: int
+    body: bytes
+
+
+class LandingStore:
+    """Reads and writes the `landing_pages` bookkeeping table."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._table: Table = bookkeeping(warehouse.dialect).landing_pages
+
+    def _upsert(self) -> Any:
+        table = self._table
+        make_insert = postgres_insert if self._warehouse.dialect == "postgresql" else sqlite_insert
+        statement = make_insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=[
+                table.c.run_id,
+                table.c.connection,
+                table.c.entity,
+                table.c.page_number,
+            ],
+            set_={
+                name: statement.excluded[name]
+                for name in ("fetched_at", "url", "record_count", "body")
+            },
+        )
+
+    def write_pages(self, pages: list[dict[str, Any]], *, conn: Connection | None = None) -> None:
+        """Store pages given as column dicts (see `LandingWriter`) in one transaction."""
+        if not pages:
+            return
+        if conn is not None:
+            conn.execute(self._upsert(), pages)
+            return
+        ensure_bookkeeping(self._warehouse)
+        with self._warehouse.begin() as own:
+            own.execute(self._upsert(), pages)
+
+    def write_page(
+        self,
+        run_id: str,
+        connection: str,
+        entity: str,
+        page_number: int,
+        url: str | None,
+        body: bytes,
+        record_count: int,
+        *,
+        fetched_at: datetime | None = None,
+    ) -> None:
+        """Store one page in a transaction of its own; writing the same page again replaces it.
+
+        `url` must already be redacted (no tokens in query strings).
+        """
+        self.write_pages(
+            [_page(run_id, connection, entity, page_number, url, body, record_count, fetched_at)]
+        )
+
+    @contextmanager
+    def writer(
+        self, *, max_pages: int = DEFAULT_WRITER_PAGES, max_bytes: int = DEFAULT_WRITER_BYTES
+    ) -> Iterator[LandingWriter]:
+        """A buffered writer committing every `max_pages` pages or `max_bytes` of bodies.
+
+        Buffered pages are flushed when the block ends, also when it raises: the page that
+        broke a mapping is the one worth keeping. A flush failing during an exception is
+        logged and the original exception propagates.
+        """
+        ensure_bookkeeping(self._warehouse)
+        writer = LandingWriter(self, max_pages=max_pages, max_bytes=max_bytes)
+        with writer:
+            yield writer
+
+    def iter_pages(
+        self, run_id: str, connection: str, entity: str, chunk_pages: int = 8
+    ) -> Iterator[LandedPage]:
+        """The pages of one run and entity in page order, read `chunk_pages` at a time."""
+        if chunk_pages < 1:
+            raise ValueError("chunk_pages must be at least 1")
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        last = None
+        while True:
+            query = (
+                select(table)
+                .where(
+                    table.c.run_id == run_id,
+                    table.c.connection == connection,
+                    table.c.entity == entity,
+                )
+                .order_by(table.c.page_number)
+                .limit(chunk_pages)
+            )
+            if last is not None:
+                query = query.where(table.c.page_number > last)
+            with self._warehouse.read() as conn:
+                chunk = [
+                    LandedPage(**{**row, "body": bytes(row["body"])})
+                    for row in conn.execute(query).mappings()
+                ]
+            yield from chunk
+            if len(chunk) < chunk_pages:
+                return
+            last = chunk[-1].page_number
+
+    def _aggregate(self, aggregate: Any, run_id: str, connection: str, entity: str) -> int:
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        query = select(aggregate).where(
+            table.c.run_id == run_id, table.c.connection == connection, table.c.entity == entity
+        )
+        with self._warehouse.read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def page_count(self, run_id: str, connection: str, entity: str) -> int:
+        """How many pages this run stored for this entity."""
+        return self._aggregate(func.count(), run_id, connection, entity)
+
+    def record_count(self, run_id: str, connection: str, entity: str) -> int:
+        """How many records those pages hold (as counted when they were fetched)."""
+        return self._aggregate(func.sum(self._table.c.record_count), run_id, connection, entity)
+
+    def delete_run(self, run_id: str, connection: str, entity: str) -> int:
+        """Forget the pages of one run and entity, so a retried extract lands afresh."""
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        with self._warehouse.begin() as conn:
+            return conn.execute(
+                delete(table).where(
+                    table.c.run_id == run_id,
+                    table.c.connection == connection,
+                    table.c.entity == entity,
+                )
+            ).rowcount
+
+    def prune(self, older_than: timedelta, *, now: datetime | None = None) -> int:
+        """Delete pages fetched more than `older_than` ago; returns how many were deleted."""
+        ensure_bookkeeping(self._warehouse)
+        cutoff = (now or datetime.now(UTC)) - older_than
+        table = self._table
+        with self._warehouse.begin() as conn:
+            return conn.execute(delete(table).where(table.c.fetched_at < cutoff)).rowcount
+
+
+def _page(
+    run_id: str,
+    connection: str,
+    entity: str,
+    page_number: int,
+    url: str | None,
+    body: bytes,
+    record_count: int,
+    fetched_at: datetime | None,
+) -> dict[str, Any]:
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError("landing page bodies are bytes (the raw HTTP body)")
+    return {
+        "run_id": run_id,
+        "connection": connection,
+        "entity": entity,
+        "page_number": page_number,
+        "fetched_at": fetched_at or datetime.now(UTC),
+        "url": url,
+        "record_count": record_count,
+        "body": bytes(body),
+    }
+
+
+class LandingWriter:
+    """Buffers pages and stores them several per transaction; see `LandingStore.writer`."""
+
+    def __init__(self, store: LandingStore, *, max_pages: int, max_bytes: int) -> None:
+        if max_pages < 1 or max_bytes < 1:
+            raise ValueError("max_pages and max_bytes must be positive")
+        self._store = store
+        self._max_pages = max_pages
+        self._max_bytes = max_bytes
+        self._buffer: list[dict[str, Any]] = []
+        self._buffered_bytes = 0
+        self.pages_written = 0
+
+    def write(
+        self,
+        run_id: str,
+        connection: str,
+        entity: str,
+        page_number: int,
+        url: str | None,
+        body: bytes,
+        record_count: int,
+        *,
+        fetched_at: datetime | None = None,
+    ) -> None:
+        """Buffer one page; commits the buffer when it reaches its page or byte limit."""
+        page = _page(run_id, connection, entity, page_number, url, body, record_count, fetched_at)
+        self._buffer.append(page)
+        self._buffered_bytes += len(page["body"])
+        if len(self._buffer) >= self._max_pages or self._buffered_bytes >= self._max_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the buffered pages now."""
+        if not self._buffer:
+            return
+        # A rewritten page within one buffer: keep the last, as separate writes would.
+        pages = list(
+            {
+                (p["run_id"], p["connection"], p["entity"], p["page_number"]): p
+                for p in self._buffer
+            }.values()
+        )
+        self._store.write_pages(pages)
+        self.pages_written += len(pages)
+        self._buffer.clear()
+        self._buffered_bytes = 0
+
+    def __enter__(self) -> LandingWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.flush()
+            return
+        try:
+            self.flush()
+        except Exception:
+            logger.exception("could not store %d landed pages while failing", len(self._buffer))
+            self._buffer.clear()

@@ -1,0 +1,151 @@
+"""Sync state: the saved cursor and last run of each (connection, entity).
+
+The cursor is kept as the vendor's own string (an `updated_at` timestamp for Shopify and
+Klaviyo, but it may be an opaque token) and offered parsed as an aware datetime when it is
+one. `save` takes the caller's open connection so the cursor moves in the same transaction
+as the rows it covers: a crash leaves both old or both new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, case, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
+from integration_assets.load.warehouse import Warehouse
+
+STATUS_RUNNING = "running"
+STATUS_SUCCESS = "success"
+STATUS_FAILED = "failed"
+
+
+def parse_cursor(cursor: str | None) -> datetime | None:
+    """The cursor as an aware UTC datetime, or None if it is not an ISO-8601 timestamp.
+
+    A timestamp without offset is taken as UTC; `Z` is accepted.
+    """
+    if not cursor:
+        return None
+    try:
+        parsed = datetime.fromisoformat(cursor.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """The saved state of one (connection, entity)."""
+
+    connection: str
+    entity: str
+    cursor: str | None
+    cursor_updated_at: datetime | None
+    last_run_id: str | None
+    last_status: str | None
+    last_synced_at: datetime | None
+    rows_total: int
+    updated_at: datetime
+
+    @property
+    def cursor_at(self) -> datetime | None:
+        """The cursor as an aware UTC datetime, when it is a timestamp."""
+        return parse_cursor(self.cursor)
+
+
+class SyncStateStore:
+    """Reads and writes the `sync_state` bookkeeping table."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._table = bookkeeping(warehouse.dialect).sync_state
+
+    def get(self, connection: str, entity: str) -> SyncState | None:
+        """The saved state, or None if this (connection, entity) never saved one."""
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        with self._warehouse.read() as conn:
+            row = (
+                conn.execute(
+                    select(table).where(table.c.connection == connection, table.c.entity == entity)
+                )
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else SyncState(**row)
+
+    def save(
+        self,
+        conn: Connection,
+        connection: str,
+        entity: str,
+        cursor: str | None,
+        run_id: str,
+        status: str,
+        *,
+        rows: int = 0,
+    ) -> None:
+        """Record a run's progress in `conn`'s transaction (committed by the caller).
+
+        `cursor=None` keeps the saved cursor (use `reset` to clear it). `rows` is added to
+        `rows_total`. `last_synced_at` moves only when `status` is `success`.
+        """
+        now = datetime.now(UTC)
+        table = self._table
+        values = {
+            "connection": connection,
+            "entity": entity,
+            "cursor": cursor,
+            "cursor_updated_at": now if cursor is not None else None,
+            "last_run_id": run_id,
+            "last_status": status,
+            "last_synced_at": now if status == STATUS_SUCCESS else None,
+            "rows_total": rows,
+            "updated_at": now,
+        }
+        make_insert = postgres_insert if self._warehouse.dialect == "postgresql" else sqlite_insert
+        statement = make_insert(table).values(values)
+        new = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.connection, table.c.entity],
+            set_={
+                "cursor": case((new.cursor.is_not(None), new.cursor), else_=table.c.cursor),
+                "cursor_updated_at": case(
+                    (new.cursor.is_not(None), new.cursor_updated_at),
+                    else_=table.c.cursor_updated_at,
+                ),
+                "last_run_id": new.last_run_id,
+                "last_status": new.last_status,
+                "last_synced_at": case(
+                    (new.last_synced_at.is_not(None), new.last_synced_at),
+                    else_=table.c.last_synced_at,
+                ),
+                "rows_total": table.c.rows_total + new.rows_total,
+                "updated_at": new.updated_at,
+            },
+        )
+        conn.execute(statement)
+
+    def reset(self, connection: str, entity: str, *, conn: Connection | None = None) -> None:
+        """Forget the cursor (full refresh): the next run reads everything again.
+
+        Runs in `conn`'s transaction when given, else in a transaction of its own.
+        """
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        statement = (
+            update(table)
+            .where(table.c.connection == connection, table.c.entity == entity)
+            .values(cursor=None, cursor_updated_at=None, updated_at=datetime.now(UTC))
+        )
+        if conn is not None:
+            conn.execute(statement)
+            return
+        with self._warehouse.begin() as own:
+            own.execute(statement)

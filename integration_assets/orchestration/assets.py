@@ -1,0 +1,188 @@
+"""The asset factory: one graph-backed asset per (vendor, entity), ops `extract` then `load`.
+
+Each asset is partitioned by connection, so one definition serves every shop or account of a
+vendor. The ops only translate between Dagster and `integration_assets.sync`.
+"""
+
+from dataclasses import asdict
+
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    Backoff,
+    Config,
+    Jitter,
+    MetadataValue,
+    Nothing,
+    OpExecutionContext,
+    Out,
+    RetryPolicy,
+    TableColumn,
+    TableSchema,
+    graph_asset,
+    op,
+)
+
+from integration_assets.connectors import ConnectorSpec, EntitySpec
+from integration_assets.load.tables import row_count
+from integration_assets.mapping.compiler import CompiledMapping
+from integration_assets.mapping.tables import TableSchema as WarehouseTable
+from integration_assets.orchestration.partitions import connection_partitions
+from integration_assets.orchestration.resources import (
+    ConnectionsResource,
+    SyncSettingsResource,
+    WarehouseResource,
+)
+from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
+
+DEFAULT_RETRY_POLICY = RetryPolicy(
+    max_retries=3, delay=15, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+OWNERS = ["team:data-engineering"]
+
+
+class ExtractConfig(Config):
+    """Run config of the extract op."""
+
+    full_refresh: bool = False
+    """Ignore the saved cursor and read every record (the upsert guard keeps it idempotent)."""
+
+
+def column_schema(table: WarehouseTable) -> TableSchema:
+    """The Dagster column schema of a warehouse table, metadata columns included."""
+    columns = [
+        TableColumn(c.name, c.type.value, description=c.description or None) for c in table.columns
+    ]
+    columns += [
+        TableColumn("_connection", "string", "Connection (shop/account) the row came from."),
+        TableColumn("_source_updated_at", "datetime", "Vendor's timestamp guarding the upsert."),
+        TableColumn("_synced_at", "datetime", "When this sync wrote the row."),
+        TableColumn("_run_id", "string", "Dagster run that wrote the row."),
+        TableColumn("_row_hash", "string", "Hash of the mapped values, to skip no-op updates."),
+    ]
+    return TableSchema(columns=columns)
+
+
+def _extract_metadata(result: ExtractResult) -> dict[str, object]:
+    return {
+        "pages": result.pages,
+        "records_fetched": result.records,
+        "requests": result.requests,
+        "retries": result.retries,
+        "rate_limited_429s": result.throttled,
+        "server_errors": result.server_errors,
+        "timeouts": result.timeouts,
+        "rate_limit_wait_seconds": result.rate_limit_wait_seconds,
+        "extract_seconds": result.seconds,
+        "incremental_since": result.since or "full",
+    }
+
+
+def _load_metadata(
+    extracted: ExtractResult, loaded: LoadResult, table: str, row_count: int
+) -> dict[str, object]:
+    """Record counts are the entity's own table; child tables are itemised in `rows_by_table`."""
+    seconds = extracted.seconds + loaded.seconds
+    records = loaded.upsert[table]
+    return {
+        "dagster/row_count": row_count,
+        **_extract_metadata(extracted),
+        "records_inserted": records.inserted,
+        "records_updated": records.updated,
+        "records_unchanged": records.unchanged,
+        "records_quarantined": loaded.upsert.quarantined,
+        "rows_by_table": MetadataValue.json(
+            {name: asdict(counts) for name, counts in loaded.upsert.tables.items()}
+        ),
+        "load_seconds": loaded.seconds,
+        "seconds": round(seconds, 3),
+        "records_per_second": round(extracted.records / seconds, 1) if seconds else 0.0,
+        "cursor": loaded.cursor or "",
+    }
+
+
+def build_sync_asset(
+    connector: ConnectorSpec,
+    entity: EntitySpec,
+    mapping: CompiledMapping,
+    *,
+    retry_policy: RetryPolicy | None = DEFAULT_RETRY_POLICY,
+    kinds: set[str] | None = None,
+) -> AssetsDefinition:
+    """The asset `[vendor, entity]` whose graph extracts into landing, then loads."""
+    vendor = connector.vendor
+    parent_table = mapping.tables[0]
+
+    @op(
+        name=f"{vendor}_{entity.name}_extract",
+        description=f"Page {connector.title} {entity.name} into landing (incremental from the cursor).",
+        pool=vendor,
+        retry_policy=retry_policy,
+        tags={"integration/vendor": vendor},
+    )
+    def extract(
+        context: OpExecutionContext,
+        config: ExtractConfig,
+        warehouse: WarehouseResource,
+        connections: ConnectionsResource,
+        sync_settings: SyncSettingsResource,
+    ) -> ExtractResult:
+        target = connections.target(context.partition_key, entity.name)
+        result = run_extract(
+            target,
+            warehouse.get(),
+            run_id=context.run_id,
+            full_refresh=config.full_refresh,
+            settings=sync_settings.settings(),
+        )
+        context.add_output_metadata(_extract_metadata(result))
+        return result
+
+    @op(
+        name=f"{vendor}_{entity.name}_load",
+        description=f"Map landed {entity.name} pages and upsert them into {parent_table.name}.",
+        retry_policy=retry_policy,
+        out=Out(Nothing),
+        tags={"integration/vendor": vendor},
+    )
+    def load(
+        context: OpExecutionContext,
+        extracted: ExtractResult,
+        warehouse: WarehouseResource,
+        connections: ConnectionsResource,
+        sync_settings: SyncSettingsResource,
+    ) -> None:
+        target = connections.target(context.partition_key, entity.name)
+        loaded = run_load(
+            target,
+            warehouse.get(),
+            extracted,
+            run_id=context.run_id,
+            settings=sync_settings.settings(),
+        )
+        rows = row_count(warehouse.get(), parent_table, target.connection.name)
+        context.add_output_metadata(_load_metadata(extracted, loaded, parent_table.name, rows))
+
+    @graph_asset(
+        key=AssetKey([vendor, entity.name]),
+        group_name=vendor,
+        partitions_def=connection_partitions(vendor),
+        description=(
+            f"{entity.description or entity.name} Synced from the {connector.title} API into "
+            f"`{parent_table.name}`"
+            + "".join(f", `{t.name}`" for t in mapping.tables[1:])
+            + ", one partition per connection."
+        ),
+        metadata={
+            "dagster/column_schema": column_schema(parent_table),
+            "dagster/table_name": parent_table.name,
+            "vendor_docs": MetadataValue.url(connector.docs_url),
+        },
+        owners=OWNERS,
+        kinds=kinds or {vendor},
+        tags={"integration/vendor": vendor},
+    )
+    def sync_asset():
+        return load(extract())
+
+    return sync_asset

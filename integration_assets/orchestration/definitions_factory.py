@@ -1,0 +1,80 @@
+"""Connectors x mappings x connections → one `Definitions`, and nothing more."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import Definitions, EnvVar, RetryPolicy
+
+from integration_assets.connectors import CONNECTORS
+from integration_assets.connectors.connections import load_connections
+from integration_assets.mapping.compiler import compile_mapping
+from integration_assets.mapping.loader import load_mapping
+from integration_assets.orchestration.assets import DEFAULT_RETRY_POLICY, build_sync_asset
+from integration_assets.orchestration.partitions import build_partitions_sensor
+from integration_assets.orchestration.resources import (
+    ConnectionsResource,
+    SyncSettingsResource,
+    WarehouseResource,
+)
+
+
+def _warehouse_kind() -> str:
+    url = os.environ.get("WAREHOUSE_URL", "")
+    return "postgres" if url.startswith(("postgres://", "postgresql")) else "sqlite"
+
+
+def build_definitions(
+    *,
+    connections_path: str | Path | None = None,
+    mappings_dir: str | Path | None = None,
+    warehouse_url: str | None = None,
+    sync_settings: SyncSettingsResource | None = None,
+    retry_policy: RetryPolicy | None = DEFAULT_RETRY_POLICY,
+) -> Definitions:
+    """Every (vendor, entity) with a mapping becomes an asset; connections become partitions.
+
+    Unset arguments fall back to the environment: `$WAREHOUSE_URL` (read through `EnvVar`
+    so the password never enters run config), `$INTEGRATION_CONNECTIONS`,
+    `$INTEGRATION_MAPPINGS`.
+    """
+    mappings = Path(mappings_dir) if mappings_dir else None
+    connections = ConnectionsResource(
+        path=str(connections_path) if connections_path else None,
+        mappings_dir=str(mappings) if mappings else None,
+    )
+    if warehouse_url is not None:
+        warehouse = WarehouseResource(url=warehouse_url)
+    elif os.environ.get("WAREHOUSE_URL"):
+        warehouse = WarehouseResource(url=EnvVar("WAREHOUSE_URL"))
+    else:
+        warehouse = WarehouseResource()
+
+    kind = (
+        _warehouse_kind()
+        if warehouse_url is None
+        else ("sqlite" if warehouse_url.startswith("sqlite") else "postgres")
+    )
+    assets = [
+        build_sync_asset(
+            connector,
+            entity,
+            compile_mapping(load_mapping(connector.vendor, entity.name, mappings_dir=mappings)),
+            retry_policy=retry_policy,
+            kinds={connector.vendor, kind},
+        )
+        for connector in CONNECTORS.values()
+        for entity in connector.entities
+    ]
+    return Definitions(
+        assets=assets,
+        sensors=[
+            build_partitions_sensor(sorted(CONNECTORS), lambda: load_connections(connections.path))
+        ],
+        resources={
+            "warehouse": warehouse,
+            "connections": connections,
+            "sync_settings": sync_settings or SyncSettingsResource(),
+        },
+    )

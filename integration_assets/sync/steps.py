@@ -1,0 +1,239 @@
+"""The two steps of a sync, composed from the stages, with no Dagster in sight.
+
+`run_extract` pages the vendor into landing; `run_load` turns landed pages into warehouse rows.
+They meet only through landing, so a failed load is retried (or a mapping fix replayed) from
+the stored pages without calling the vendor again. The Dagster ops are thin wrappers of these
+two functions, and so is anything else that wants to run a sync.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from integration_assets.extract import ExtractSettings, PageStream, records_from_body
+from integration_assets.load.bookkeeping import ensure_bookkeeping
+from integration_assets.load.landing import LandingStore
+from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncStateStore
+from integration_assets.load.tables import ensure_tables
+from integration_assets.load.upsert import UpsertResult, upsert_batch
+from integration_assets.load.warehouse import Warehouse
+from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.target import SyncTarget
+
+Progress = Callable[[str, int, int], None]
+"""Called as `progress(step, pages, records)` after each page (step is "extract" or "load")."""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Knobs of one sync. Defaults suit a production shop; tests tighten the retry ones."""
+
+    batch_records: int = 10_000
+    landing_retention: timedelta = timedelta(days=7)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What the extract step landed; the load step needs only this to find the pages."""
+
+    landing_run_id: str
+    connection: str
+    vendor: str
+    entity: str
+    since: str | None
+    full_refresh: bool
+    pages: int
+    records: int
+    requests: int
+    retries: int
+    throttled: int
+    server_errors: int
+    timeouts: int
+    rate_limit_wait_seconds: float
+    seconds: float
+
+    def as_metadata(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What the load step did to the warehouse."""
+
+    records: int
+    upsert: UpsertResult
+    cursor: str | None
+    previous_cursor: str | None
+    batches: int
+    seconds: float
+
+
+def _since(target: SyncTarget, warehouse: Warehouse, full_refresh: bool) -> datetime | None:
+    """Where the incremental window starts: the saved cursor minus the connection's lookback.
+
+    Re-reading the lookback window catches records that arrived late or out of order; the
+    upsert guard makes reading them twice harmless.
+    """
+    if full_refresh or target.entity.incremental is None:
+        return None
+    state = SyncStateStore(warehouse).get(target.connection.name, target.entity_name)
+    if state is None or state.cursor_at is None:
+        return None
+    return state.cursor_at - timedelta(seconds=target.connection.lookback_seconds)
+
+
+def run_extract(
+    target: SyncTarget,
+    warehouse: Warehouse,
+    *,
+    run_id: str,
+    full_refresh: bool = False,
+    settings: SyncSettings | None = None,
+    progress: Progress | None = None,
+    client: httpx.Client | None = None,
+) -> ExtractResult:
+    """Page the vendor into landing for `run_id`; memory holds one page at a time."""
+    settings = settings or SyncSettings()
+    ensure_bookkeeping(warehouse)
+    since = _since(target, warehouse, full_refresh)
+    landing = LandingStore(warehouse)
+    connection, entity = target.connection.name, target.entity_name
+    # A retried extract of the same run starts its landing afresh, so no page of an earlier
+    # attempt (which may have seen other data) is loaded twice.
+    landing.delete_run(run_id, connection, entity)
+    stream = PageStream(
+        target.connector,
+        entity,
+        target.connection,
+        since=since,
+        settings=settings.extract,
+        client=client,
+    )
+    records = 0
+    with landing.writer() as writer:
+        for page in stream:
+            writer.write(
+                run_id, connection, entity, page.number, page.url, page.body, len(page.records)
+            )
+            records += len(page.records)
+            if progress:
+                progress("extract", page.number, records)
+    stats = stream.stats
+    return ExtractResult(
+        landing_run_id=run_id,
+        connection=connection,
+        vendor=target.connection.vendor,
+        entity=entity,
+        since=since.isoformat() if since else None,
+        full_refresh=full_refresh,
+        pages=stats.pages,
+        records=stats.records,
+        requests=stats.requests,
+        retries=stats.retries,
+        throttled=stats.throttled,
+        server_errors=stats.server_errors,
+        timeouts=stats.timeouts,
+        rate_limit_wait_seconds=round(stats.rate_limit_wait_seconds, 3),
+        seconds=round(stats.seconds, 3),
+    )
+
+
+def _record_batches(
+    target: SyncTarget,
+    landing: LandingStore,
+    extracted: ExtractResult,
+    batch_records: int,
+    progress: Progress | None,
+) -> Iterator[list[dict]]:
+    """Landed records in batches of about `batch_records`, one landing chunk in memory."""
+    pending: list[dict] = []
+    records = 0
+    landed = landing.iter_pages(extracted.landing_run_id, extracted.connection, extracted.entity)
+    for pages, page in enumerate(landed, start=1):
+        page_records = records_from_body(page.body, target.entity.records_path)
+        pending.extend(page_records)
+        records += len(page_records)
+        if progress:
+            progress("load", pages, records)
+        if len(pending) >= batch_records:
+            yield pending
+            pending = []
+    yield pending
+
+
+def _record_status(warehouse: Warehouse, target: SyncTarget, run_id: str, status: str) -> None:
+    """Mark the run's outcome in sync state; the cursor is left as the batches saved it."""
+    with warehouse.begin() as conn:
+        SyncStateStore(warehouse).save(
+            conn, target.connection.name, target.entity_name, None, run_id, status
+        )
+
+
+def run_load(
+    target: SyncTarget,
+    warehouse: Warehouse,
+    extracted: ExtractResult,
+    *,
+    run_id: str,
+    settings: SyncSettings | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Map landed pages and upsert them in batches; the cursor moves with the last batch.
+
+    Every batch is one transaction (rows, child rows, quarantined records). The cursor is
+    written only in the final batch's transaction, so a crash anywhere leaves the cursor where
+    it was and the next run re-reads the window; the upsert guard makes that harmless.
+    """
+    settings = settings or SyncSettings()
+    started = time.perf_counter()
+    ensure_bookkeeping(warehouse)
+    mapping = target.mapping
+    ensure_tables(warehouse, mapping.tables)
+    landing = LandingStore(warehouse)
+    state = SyncStateStore(warehouse).get(target.connection.name, target.entity_name)
+    previous_cursor = state.cursor if state else None
+    tracker = CursorTracker(target.entity.incremental, previous_cursor)
+
+    total = UpsertResult()
+    records = batches = 0
+    try:
+        batch_iter = _record_batches(target, landing, extracted, settings.batch_records, progress)
+        batch = next(batch_iter)
+        while True:
+            following = next(batch_iter, None)
+            tracker.observe(batch)
+            is_last = following is None
+            total += upsert_batch(
+                warehouse,
+                mapping.tables,
+                mapping.map_records(batch),
+                connection=target.connection.name,
+                entity=target.entity_name,
+                run_id=run_id,
+                cursor=tracker.cursor,
+                save_cursor=is_last,
+            )
+            records += len(batch)
+            batches += 1
+            if is_last:
+                break
+            batch = following
+    except BaseException:
+        _record_status(warehouse, target, run_id, STATUS_FAILED)
+        raise
+    _record_status(warehouse, target, run_id, STATUS_SUCCESS)
+    landing.prune(older_than=settings.landing_retention)
+    return LoadResult(
+        records=records,
+        upsert=total,
+        cursor=tracker.cursor,
+        previous_cursor=previous_cursor,
+        batches=batches,
+        seconds=round(time.perf_counter() - started, 3),
+    )

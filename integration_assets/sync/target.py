@@ -1,0 +1,49 @@
+"""The unit of sync: one entity of one connection, with everything needed to move it.
+
+Resolving a target up front (connector spec, entity spec, compiled mapping) means every bad
+configuration (unknown vendor or entity, broken mapping file) fails before the vendor is
+called, with the error the component raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from integration_assets.connectors import ConnectorSpec, EntitySpec, get_connector
+from integration_assets.connectors.connections import Connection
+from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
+from integration_assets.mapping.loader import load_mapping
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """(connection, entity), resolved against its connector spec and mapping."""
+
+    connection: Connection
+    entity_name: str
+    mappings_dir: Path | None = None
+
+    @cached_property
+    def connector(self) -> ConnectorSpec:
+        return get_connector(self.connection.vendor)
+
+    @cached_property
+    def entity(self) -> EntitySpec:
+        return self.connector.entity(self.entity_name)
+
+    @cached_property
+    def mapping(self) -> CompiledMapping:
+        spec = load_mapping(
+            self.connection.vendor,
+            self.entity_name,
+            connection=self.connection.name,
+            mappings_dir=self.mappings_dir,
+        )
+        return compile_mapping(spec)
+
+    @property
+    def label(self) -> str:
+        """`vendor/entity (connection 'name')`, the way errors and logs name a target."""
+        return f"{self.connection.vendor}/{self.entity_name} (connection {self.connection.name!r})"
