@@ -27,6 +27,7 @@ from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.mapping.tables import TableSchema as WarehouseTable
+from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
 from integration_assets.orchestration.partitions import connection_partitions
 from integration_assets.orchestration.resources import (
     ConnectionsResource,
@@ -127,14 +128,15 @@ def build_sync_asset(
         connections: ConnectionsResource,
         sync_settings: SyncSettingsResource,
     ) -> ExtractResult:
-        target = connections.target(context.partition_key, entity.name)
-        result = run_extract(
-            target,
-            warehouse.get(),
-            run_id=context.run_id,
-            full_refresh=config.full_refresh,
-            settings=sync_settings.settings(),
-        )
+        with fail_fast_on_permanent_errors():
+            target = connections.target(context.partition_key, entity.name)
+            result = run_extract(
+                target,
+                warehouse.get(),
+                run_id=context.run_id,
+                full_refresh=config.full_refresh,
+                settings=sync_settings.settings(),
+            )
         context.add_output_metadata(_extract_metadata(result))
         return result
 
@@ -152,14 +154,15 @@ def build_sync_asset(
         connections: ConnectionsResource,
         sync_settings: SyncSettingsResource,
     ) -> None:
-        target = connections.target(context.partition_key, entity.name)
-        loaded = run_load(
-            target,
-            warehouse.get(),
-            extracted,
-            run_id=context.run_id,
-            settings=sync_settings.settings(),
-        )
+        with fail_fast_on_permanent_errors():
+            target = connections.target(context.partition_key, entity.name)
+            loaded = run_load(
+                target,
+                warehouse.get(),
+                extracted,
+                run_id=context.run_id,
+                settings=sync_settings.settings(),
+            )
         rows = row_count(warehouse.get(), parent_table, target.connection.name)
         context.add_output_metadata(_load_metadata(extracted, loaded, parent_table.name, rows))
 

@@ -1,8 +1,40 @@
-"""The error a user should read when a run fails: ours, not Dagster's wrapper around it."""
+"""Failures as a user should meet them: ours, not Dagster's wrappers, and not retried in vain.
 
+A wrong token, a missing environment variable or a broken mapping file fails the same way on
+every attempt; retrying it only delays the message by minutes. Such errors become a
+`dagster.Failure` that forbids retries, while transient ones (5xx after the client's own
+retries, a dropped database connection) are left to the op's `RetryPolicy`.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from dagster import ExecuteInProcessResult
+from dagster import ExecuteInProcessResult, Failure
+
+from integration_assets.connectors.connections import ConnectionsFileError, MissingSecretError
+from integration_assets.extract import AuthenticationError
+from integration_assets.load.tables import SchemaDriftError, TableSchemaError
+from integration_assets.mapping.errors import MappingError
+
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    AuthenticationError,
+    MissingSecretError,
+    ConnectionsFileError,
+    MappingError,
+    TableSchemaError,
+    SchemaDriftError,
+)
+_WRAPPERS = ("RetryRequestedFromPolicy", "Failure")
+
+
+@contextmanager
+def fail_fast_on_permanent_errors() -> Iterator[None]:
+    """Turn errors that no retry can fix into a non-retryable `Failure` naming the cause."""
+    try:
+        yield
+    except PERMANENT_ERRORS as exc:
+        raise Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
 
 
 def run_failure_message(result: ExecuteInProcessResult) -> str:
@@ -13,7 +45,9 @@ def run_failure_message(result: ExecuteInProcessResult) -> str:
         ):
             continue
         error: Any = event.step_failure_data.error
-        while error.cause is not None and error.cls_name.startswith("Dagster"):
+        while error.cause is not None and (
+            error.cls_name.startswith("Dagster") or error.cls_name in _WRAPPERS
+        ):
             error = error.cause
         message = error.message.strip()
         qualified, separator, text = message.partition(": ")

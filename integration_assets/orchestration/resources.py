@@ -11,7 +11,11 @@ from pathlib import Path
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from integration_assets.connectors.connections import Connection, load_connections
+from integration_assets.connectors.connections import (
+    Connection,
+    ConnectionsFileError,
+    load_connections,
+)
 from integration_assets.extract import ExtractSettings
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.sync.steps import SyncSettings
@@ -57,13 +61,13 @@ class ConnectionsResource(ConfigurableResource):
         for connection in self.connections():
             if connection.name == connection_name:
                 if entity not in connection.entities:
-                    raise ValueError(
+                    raise ConnectionsFileError(
                         f"connection {connection_name!r} does not sync {connection.vendor}/{entity}; "
                         f"add it under `entities` in the connections file"
                     )
                 mappings = Path(self.mappings_dir) if self.mappings_dir else None
                 return SyncTarget(connection, entity, mappings)
-        raise ValueError(f"no connection {connection_name!r} in the connections file")
+        raise ConnectionsFileError(f"no connection {connection_name!r} in the connections file")
 
 
 class SyncSettingsResource(ConfigurableResource):

@@ -154,6 +154,7 @@ def _record_batches(
     """Landed records in batches of about `batch_records`, one landing chunk in memory."""
     pending: list[dict] = []
     records = 0
+    yielded = False
     landed = landing.iter_pages(extracted.landing_run_id, extracted.connection, extracted.entity)
     for pages, page in enumerate(landed, start=1):
         page_records = records_from_body(page.body, target.entity.records_path)
@@ -164,7 +165,9 @@ def _record_batches(
         if len(pending) >= batch_records:
             yield pending
             pending = []
-    yield pending
+            yielded = True
+    if pending or not yielded:  # the cursor travels with the last rows, or alone if none
+        yield pending
 
 
 def _record_status(warehouse: Warehouse, target: SyncTarget, run_id: str, status: str) -> None:

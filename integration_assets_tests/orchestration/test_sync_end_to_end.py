@@ -10,10 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from integration_assets.load.landing import LandingStore
+from integration_assets.load.warehouse import Warehouse
 from integration_assets.orchestration.failures import run_failure_message
 from integration_assets.sandbox import Sandbox
 from integration_assets.sync.cursor import parse_timestamp
-from integration_assets_tests.orchestration.harness import Deployment, deploy, fast_settings
+from integration_assets_tests.orchestration.harness import (
+    KLAVIYO,
+    SHOP,
+    Deployment,
+    deploy,
+    fast_settings,
+)
 
 EVERY_ASSET = [
     ("shopify", "customers"),
@@ -149,3 +157,18 @@ def test_records_whose_fields_changed_type_are_quarantined_not_lost(
     shop.clear_faults()
     deployment.sync("shopify", "customers", full_refresh=True)
     deployment.assert_matches_vendor("shopify", "customers")
+
+
+def test_secrets_appear_in_no_event_log_nor_landing(deployment: Deployment) -> None:
+    results = [deployment.sync("shopify", "customers"), deployment.sync("klaviyo", "profiles")]
+    secrets = (deployment.sandbox.shopify.access_token, deployment.sandbox.klaviyo.api_key)
+
+    for result in results:
+        for entry in deployment.instance.all_logs(result.run_id):
+            text = repr(entry)
+            assert not any(secret in text for secret in secrets)
+    landing = LandingStore(Warehouse.from_url(deployment.warehouse_url))
+    landed = [(SHOP, "customers"), (KLAVIYO, "profiles")]
+    for result, (connection, entity) in zip(results, landed, strict=True):
+        urls = [page.url for page in landing.iter_pages(result.run_id, connection, entity)]
+        assert urls and all(url and not any(s in url for s in secrets) for url in urls)

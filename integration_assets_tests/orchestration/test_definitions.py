@@ -1,0 +1,91 @@
+"""What `dagster dev` shows: the assets, their grouping, partitions, pools and metadata."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AddDynamicPartitionsRequest,
+    AssetKey,
+    DagsterInstance,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
+
+from integration_assets.orchestration.definitions_factory import build_definitions
+from integration_assets.orchestration.partitions import connection_partitions
+from integration_assets_tests.orchestration.harness import MAPPINGS, REPO
+
+CONNECTIONS = REPO / "connections.yaml"
+ASSETS = {
+    ("shopify", "customers"): "shopify_customers",
+    ("shopify", "orders"): "shopify_orders",
+    ("shopify", "products"): "shopify_products",
+    ("klaviyo", "profiles"): "klaviyo_profiles",
+    ("klaviyo", "events"): "klaviyo_events",
+}
+
+
+@pytest.fixture
+def defs():
+    return build_definitions(
+        connections_path=CONNECTIONS, mappings_dir=MAPPINGS, warehouse_url="sqlite:///:memory:"
+    )
+
+
+def test_the_workspace_loads_and_validates_as_dagster_dev_would(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env={"DAGSTER_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_vendor_entity_is_one_partitioned_asset_grouped_by_vendor(defs) -> None:
+    graph = defs.resolve_asset_graph()
+    for (vendor, entity), table in ASSETS.items():
+        node = graph.get(AssetKey([vendor, entity]))
+
+        assert node.group_name == vendor
+        assert node.partitions_def == connection_partitions(vendor)
+        assert {vendor, "sqlite"} <= set(node.kinds)
+        assert node.owners == ["team:data-engineering"]
+        assert node.metadata["dagster/table_name"] == table
+        columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
+        assert {"id", "_connection", "_source_updated_at", "_row_hash"} <= columns
+        assert node.description
+
+
+def test_the_graph_has_an_extract_op_in_the_vendor_pool_then_a_load_op(defs) -> None:
+    for vendor, entity in ASSETS:
+        assets_def = defs.resolve_assets_def(AssetKey([vendor, entity]))
+        ops = {node.name: node.definition for node in assets_def.node_def.nodes}
+
+        extract, load = ops[f"{vendor}_{entity}_extract"], ops[f"{vendor}_{entity}_load"]
+        assert extract.pool == vendor
+        assert extract.retry_policy is not None and extract.retry_policy.max_retries == 3
+        assert load.retry_policy is not None
+        assert list(assets_def.node_def.dependencies)  # load consumes extract's output
+
+
+def test_the_partitions_sensor_adds_each_connection_once(defs) -> None:
+    sensor = defs.resolve_sensor_def("connection_partitions")
+    with DagsterInstance.ephemeral() as instance:
+        first = sensor(build_sensor_context(instance=instance))
+
+        assert isinstance(first, SensorResult)
+        assert sorted(first.dynamic_partitions_requests, key=lambda r: r.partitions_def_name) == [
+            AddDynamicPartitionsRequest("klaviyo_connections", ["demo-klaviyo"]),
+            AddDynamicPartitionsRequest("shopify_connections", ["demo-shop"]),
+        ]
+        for request in first.dynamic_partitions_requests:
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        assert isinstance(sensor(build_sensor_context(instance=instance)), SkipReason)

@@ -1,0 +1,86 @@
+"""The command line, run as a user runs it: a real process against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+
+from integration_assets.sandbox import Sandbox, run_sandbox
+from integration_assets_tests.orchestration.harness import MAPPINGS, REPO, write_connections
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with run_sandbox(seed=9, sizes={"customers": 400}, rate_limits=False) as running:
+        yield running
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "integration_assets.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, sandbox: Sandbox, sqlite_url: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "WAREHOUSE_URL": sqlite_url,
+        "INTEGRATION_CONNECTIONS": str(write_connections(tmp_path, sandbox)),
+        "INTEGRATION_MAPPINGS": str(MAPPINGS),
+        "IA_TEST_SHOP_TOKEN": sandbox.shopify.access_token,
+        "IA_TEST_KLAVIYO_KEY": sandbox.klaviyo.api_key,
+    }
+
+
+def test_sync_materializes_the_partition_and_prints_a_summary(env: dict[str, str]) -> None:
+    result = cli(["sync", "shopify/customers", "--connection", "test-shop"], env)
+
+    assert result.returncode == 0, result.stderr
+    assert "✔ shopify/customers @ test-shop" in result.stdout
+    assert "400 records in 2 pages" in result.stdout
+    assert "400 inserted" in result.stdout
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/partition"] == "test-shop"
+
+
+def test_a_sync_that_fails_exits_non_zero_with_the_reason_and_no_secret(
+    env: dict[str, str],
+) -> None:
+    env = {**env, "IA_TEST_SHOP_TOKEN": "shpat_wrong_token_value"}
+
+    result = cli(["sync", "shopify/customers", "--connection", "test-shop"], env)
+
+    assert result.returncode == 1
+    assert "✘ shopify/customers @ test-shop: AuthenticationError" in result.stdout
+    assert "IA_TEST_SHOP_TOKEN" in result.stdout
+    assert "shpat_wrong_token_value" not in result.stdout + result.stderr
+
+
+def test_naming_an_entity_the_connection_does_not_sync_is_refused(env: dict[str, str]) -> None:
+    result = cli(["sync", "shopify/refunds", "--connection", "test-shop"], env)
+
+    assert result.returncode != 0
+    assert "does not sync shopify/refunds" in result.stderr
+
+
+def test_validate_mappings_lists_every_entity_and_its_tables(env: dict[str, str]) -> None:
+    result = cli(["validate-mappings"], env)
+
+    assert result.returncode == 0, result.stdout
+    assert "✔ shopify/orders → shopify_orders, shopify_order_line_items" in result.stdout
+    assert "✔ klaviyo/events → klaviyo_events" in result.stdout
