@@ -163,8 +163,9 @@ def build_sync_asset(
                 run_id=context.run_id,
                 settings=sync_settings.settings(),
             )
-        rows = row_count(warehouse.get(), parent_table, target.connection.name)
-        context.add_output_metadata(_load_metadata(extracted, loaded, parent_table.name, rows))
+        table = target.mapping.tables[0]  # the connection's override may rename it
+        rows = row_count(warehouse.get(), table, target.connection.name)
+        context.add_output_metadata(_load_metadata(extracted, loaded, table.name, rows))
 
     @graph_asset(
         key=AssetKey([vendor, entity.name]),
