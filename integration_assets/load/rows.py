@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from integration_assets.load.encoding import row_hash
@@ -95,6 +96,9 @@ class _Layout:
         # so reordering columns in a mapping changes no hash (and no row). The backends name
         # columns explicitly, so their order is free.
         self.names = sorted(column.name for column in schema.columns)
+        # One C-level call fetching every column (a list comprehension cost 4x more).
+        getter = itemgetter(*self.names)
+        self._fetch = getter if len(self.names) > 1 else lambda row: (getter(row),)
         index = {name: position for position, name in enumerate(self.names)}
         self.key = [index[name] for name in schema.primary_key]
         self.parent_key = [index[name] for name in schema.parent_key]
@@ -105,7 +109,7 @@ class _Layout:
 
     def values(self, source: Row) -> Values:
         try:
-            values = [source[name] for name in self.names]
+            values = list(self._fetch(source))
         except KeyError as exc:
             raise BatchError(
                 f"a row of table {self.schema.name!r} lacks column {exc.args[0]!r}"

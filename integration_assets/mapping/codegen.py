@@ -71,7 +71,7 @@ def _missing(table: str, plan: FieldPlan, list_source: str | None) -> Missing:
 
 def _fetch_code(number: int, plan: FieldPlan, prefixes: dict[tuple[str, ...], int]) -> str:
     if len(plan.segments) == 1:
-        return f"record.get(_k{number})"
+        return f"get(_k{number})"
     holder = f"p{prefixes[plan.segments[:-1]]}"
     # Anything but an object on the way (null, list, scalar) takes the full getter, which
     # knows list indexes and reports a payload whose shape changed.
@@ -83,7 +83,7 @@ def _prefix_code(prefixes: dict[tuple[str, ...], int]) -> list[str]:
     lines = []
     for prefix, number in prefixes.items():
         if len(prefix) == 1:
-            lines.append(f"    p{number} = record.get(_pk{number})")
+            lines.append(f"    p{number} = get(_pk{number})")
         else:
             holder = f"p{prefixes[prefix[:-1]]}"
             lines.append(
@@ -102,18 +102,22 @@ def _field_code(number: int, plan: FieldPlan, index: str, fetch: str) -> list[st
     else:
         when_none = [f"{value} = _d{number}"]
     fast_path = _FAST_PATH.get(plan.column_type)
-    if fast_path:
-        convert = f"{value} = raw if {fast_path} else _c{number}(raw)"
+    if fast_path:  # a value that needs no conversion is the common case: test it first
+        branches = [
+            f"        if {fast_path}:",
+            f"            {value} = raw",
+            "        elif raw is None:",
+        ]
     else:
-        convert = f"{value} = _c{number}(raw)"
+        branches = ["        if raw is None:"]
     return [
         f"    # {plan.target}: {plan.column_type.value}",
         "    try:",
         f"        raw = {fetch}",
-        "        if raw is None:",
+        *branches,
         *(f"            {line}" for line in when_none),
         "        else:",
-        f"            {convert}",
+        f"            {value} = _c{number}(raw)",
         "    except Exception as exc:",
         f"        {value} = None",
         f"        errors.append(_f{number}(exc, {index}))",
@@ -154,7 +158,8 @@ def build_row_function(
     lines = [
         "def map_row(record, errors, index, parent):"
         if is_child
-        else "def map_row(record, errors):"
+        else "def map_row(record, errors):",
+        "    get = record.get",
     ]
     prefixes = _prefixes(fields)
     for prefix, number in prefixes.items():

@@ -8,8 +8,10 @@ two functions, and so is anything else that wants to run a sync.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +24,7 @@ from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncSta
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.mapping.tables import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker
 from integration_assets.sync.target import SyncTarget
 
@@ -116,7 +119,7 @@ def run_extract(
         client=client,
     )
     records = 0
-    with landing.writer() as writer:
+    with _collector_paused(), landing.writer(background=True) as writer:
         for page in stream:
             writer.write(
                 run_id, connection, entity, page.number, page.url, page.body, len(page.records)
@@ -144,30 +147,76 @@ def run_extract(
     )
 
 
-def _record_batches(
+class _Batch:
+    """The mapped rows of about `batch_records` landed records, built page by page."""
+
+    def __init__(self, tables: Sequence[TableSchema]) -> None:
+        self.mapped = MappedBatch(rows={table.name: [] for table in tables})
+        self.records = 0
+        self.last = False
+
+    def add(self, page: MappedBatch, records: int) -> None:
+        """Append one page's rows and rejected records."""
+        for name, rows in page.rows.items():
+            self.mapped.rows[name].extend(rows)
+        self.mapped.rejected.extend(page.rejected)
+        self.records += records
+
+
+def _mapped_batches(
     target: SyncTarget,
     landing: LandingStore,
     extracted: ExtractResult,
     batch_records: int,
+    tracker: CursorTracker,
     progress: Progress | None,
-) -> Iterator[list[dict]]:
-    """Landed records in batches of about `batch_records`, one landing chunk in memory."""
-    pending: list[dict] = []
+) -> Iterator[_Batch]:
+    """Landed records, mapped page by page, in batches of about `batch_records` records.
+
+    Each page is mapped (and its records observed by the cursor tracker) as soon as it is
+    read, so a batch holds mapped rows, not raw records: these are several times larger, and
+    keeping 10,000 of them alive made the garbage collector walk them over and over. A full
+    batch is handed over when the next page with records arrives; when the pages end, the
+    batch in hand is marked `last` (the cursor travels with it). So only one page is ever
+    read ahead, not a whole batch, which kept a second batch in memory.
+    """
+    mapping = target.mapping
+    records_path = target.entity.records_path
+    batch = _Batch(mapping.tables)
     records = 0
-    yielded = False
     landed = landing.iter_pages(extracted.landing_run_id, extracted.connection, extracted.entity)
     for pages, page in enumerate(landed, start=1):
-        page_records = records_from_body(page.body, target.entity.records_path)
-        pending.extend(page_records)
+        page_records = records_from_body(page.body, records_path)
         records += len(page_records)
         if progress:
             progress("load", pages, records)
-        if len(pending) >= batch_records:
-            yield pending
-            pending = []
-            yielded = True
-    if pending or not yielded:  # the cursor travels with the last rows, or alone if none
-        yield pending
+        if page_records and batch.records >= batch_records:
+            yield batch
+            batch = _Batch(mapping.tables)
+        tracker.observe(page_records)
+        batch.add(mapping.map_records(page_records), len(page_records))
+    batch.last = True
+    yield batch
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector around a step's hot loop, then restore it.
+
+    Pages, records, rows and batches form no reference cycles (the one httpx made is broken
+    in `extract.fetch`), so reference counting frees each as soon as the loop is done with
+    it. But they are millions of containers: they set off a collection every 700
+    allocations, and the full ones walk every live object of the process (Dagster's
+    included) over and over, which measured a fifth of the load step and 7% of the extract
+    step. Cyclic garbage made meanwhile by anything else is collected afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _record_status(warehouse: Warehouse, target: SyncTarget, run_id: str, status: str) -> None:
@@ -206,27 +255,23 @@ def run_load(
     total = UpsertResult()
     records = batches = 0
     try:
-        batch_iter = _record_batches(target, landing, extracted, settings.batch_records, progress)
-        batch = next(batch_iter)
-        while True:
-            following = next(batch_iter, None)
-            tracker.observe(batch)
-            is_last = following is None
-            total += upsert_batch(
-                warehouse,
-                mapping.tables,
-                mapping.map_records(batch),
-                connection=target.connection.name,
-                entity=target.entity_name,
-                run_id=run_id,
-                cursor=tracker.cursor,
-                save_cursor=is_last,
+        with _collector_paused():
+            batches_iter = _mapped_batches(
+                target, landing, extracted, settings.batch_records, tracker, progress
             )
-            records += len(batch)
-            batches += 1
-            if is_last:
-                break
-            batch = following
+            for batch in batches_iter:
+                total += upsert_batch(
+                    warehouse,
+                    mapping.tables,
+                    batch.mapped,
+                    connection=target.connection.name,
+                    entity=target.entity_name,
+                    run_id=run_id,
+                    cursor=tracker.cursor,
+                    save_cursor=batch.last,
+                )
+                records += batch.records
+                batches += 1
     except BaseException:
         _record_status(warehouse, target, run_id, STATUS_FAILED)
         raise
