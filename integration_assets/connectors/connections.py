@@ -29,6 +29,15 @@ class MissingSecretError(RuntimeError):
     """An environment variable a connection needs is not set. The message names the variable."""
 
 
+class RateLimitOverride(BaseModel):
+    """A bigger (or smaller) budget than the vendor's default, e.g. Shopify Plus: 400 @ 20/s."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    capacity: int = Field(gt=0)
+    refill_per_second: float = Field(gt=0)
+
+
 class Connection(BaseModel):
     """One configured account of one vendor."""
 
@@ -41,6 +50,7 @@ class Connection(BaseModel):
     entities: dict[str, Cadence]
     timeout_seconds: float = Field(default=30.0, gt=0)
     lookback_seconds: int = Field(default=300, ge=0)
+    rate_limit: RateLimitOverride | None = None
 
     @field_validator("base_url")
     @classmethod

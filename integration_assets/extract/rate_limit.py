@@ -30,6 +30,7 @@ from typing import Protocol
 
 import redis
 
+from integration_assets.connectors.connections import RateLimitOverride
 from integration_assets.connectors.spec import ConnectorSpec, RateLimitSpec
 from integration_assets.extract.errors import redact_url
 from integration_assets.extract.headers import header
@@ -325,15 +326,21 @@ def limiter_for(
     redis_prefix: str = DEFAULT_REDIS_PREFIX,
     clock: Clock | None = None,
     sleep: Sleep = time.sleep,
+    budget: RateLimitOverride | None = None,
 ) -> LeakyBucketLimiter:
     """The shared limiter an entity's stream uses for `account` (a connection name).
 
     The entity's own `rate_limit` wins when it has one (Klaviyo budgets each endpoint), and its
-    name then joins the key; otherwise the whole account shares the connector's budget. Redis is
+    name then joins the key; otherwise the whole account shares the connector's budget, which a
+    connection's `budget` may resize (a Shopify Plus shop has ten times the default). Redis is
     used when `redis_url` is given or `REDIS_URL` is set.
     """
     entity_spec = connector.entity(entity)
     spec = entity_spec.rate_limit or connector.rate_limit
+    if budget is not None and entity_spec.rate_limit is None:
+        spec = spec.model_copy(
+            update={"capacity": budget.capacity, "refill_per_second": budget.refill_per_second}
+        )
     key = RateLimitKey(
         connector.vendor, account, entity_spec.name if entity_spec.rate_limit else None
     )

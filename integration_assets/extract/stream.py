@@ -132,7 +132,9 @@ class PageStream:
             since=since,
             page_size=page_size_for(spec, self.entity, self.settings),
         )
-        self._limiter = limiter or limiter_for(spec, entity, connection.name)
+        self._limiter = limiter or limiter_for(
+            spec, entity, connection.name, budget=connection.rate_limit
+        )
         self._client = client
         self._owns_client = client is None
         self._sleep = sleep

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from integration_assets.connectors import get_connector
+from integration_assets.connectors.connections import RateLimitOverride
 from integration_assets.connectors.spec import RateLimitSpec
 from integration_assets.extract.rate_limit import (
     LeakyBucketLimiter,
@@ -218,3 +219,17 @@ def test_unreachable_redis_is_a_clear_error_without_the_password() -> None:
         limiter.acquire()
     assert "s3cret" not in str(caught.value)
     assert "REDIS_URL" in str(caught.value)
+
+
+def test_a_connection_can_declare_a_bigger_account_budget() -> None:
+    """A Shopify Plus shop gets 400 requests of burst leaking 20/s; Klaviyo's per-endpoint
+    budgets stay the vendor's."""
+    plus = RateLimitOverride(capacity=400, refill_per_second=20.0)
+    account = f"plus-{uuid.uuid4().hex[:8]}"
+
+    shop = limiter_for(get_connector("shopify"), "customers", account, redis_url="", budget=plus)
+    events = limiter_for(get_connector("klaviyo"), "events", account, redis_url="", budget=plus)
+
+    assert (shop.spec.capacity, shop.spec.refill_per_second) == (400, 20.0)
+    assert shop.spec.budget_header == "X-Shopify-Shop-Api-Call-Limit"
+    assert events.spec == get_connector("klaviyo").entity("events").rate_limit
