@@ -255,17 +255,14 @@ class PageFetcher:
         snippet = self._snippet(response)
         if snippet:
             reason += f" ({snippet})"
-        raise AuthenticationError(
-            vendor=self._context.vendor,
-            connection=self._context.connection,
-            entity=self._context.entity,
-            method="GET",
-            url=url,
+        raise self._error(
+            url,
             summary=summary,
             reason=reason,
             status=status,
             attempts=attempt,
             hint=hint,
+            kind=AuthenticationError,
         )
 
     def _fail_refused(self, url: str, response: httpx.Response, attempt: int) -> NoReturn:
@@ -318,8 +315,9 @@ class PageFetcher:
         status: int | None,
         attempts: int,
         hint: str | None = None,
+        kind: type[ExtractError] = ExtractError,
     ) -> ExtractError:
-        return ExtractError(
+        return kind(
             vendor=self._context.vendor,
             connection=self._context.connection,
             entity=self._context.entity,
