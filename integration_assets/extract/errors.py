@@ -10,6 +10,7 @@ values are never included, and any free text taken from a vendor answer is passe
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REDACTED = "***"
@@ -123,33 +124,13 @@ class MalformedPageError(ExtractError):
         self,
         *,
         page: int,
-        vendor: str,
-        connection: str,
-        entity: str,
-        method: str,
-        url: str,
-        summary: str,
-        reason: str,
-        status: int | None = None,
-        attempts: int = 1,
         position: int | None = None,
         line: int | None = None,
         column: int | None = None,
-        hint: str | None = None,
+        **details: Any,
     ) -> None:
         self.page = page
         self.position = position
         self.line = line
         self.column = column
-        super().__init__(
-            vendor=vendor,
-            connection=connection,
-            entity=entity,
-            method=method,
-            url=url,
-            summary=summary,
-            reason=reason,
-            status=status,
-            attempts=attempts,
-            hint=hint,
-        )
+        super().__init__(**details)

@@ -20,9 +20,9 @@ from integration_assets.orchestration.resources import (
 )
 
 
-def _warehouse_kind() -> str:
-    url = os.environ.get("WAREHOUSE_URL", "")
-    return "postgres" if url.startswith(("postgres://", "postgresql")) else "sqlite"
+def _warehouse_kind(url: str | None) -> str:
+    """The UI kind of the warehouse; an unset URL means the embedded SQLite default."""
+    return "postgres" if (url or "").startswith(("postgres://", "postgresql")) else "sqlite"
 
 
 def build_definitions(
@@ -51,11 +51,7 @@ def build_definitions(
     else:
         warehouse = WarehouseResource()
 
-    kind = (
-        _warehouse_kind()
-        if warehouse_url is None
-        else ("sqlite" if warehouse_url.startswith("sqlite") else "postgres")
-    )
+    kind = _warehouse_kind(warehouse_url or os.environ.get("WAREHOUSE_URL"))
     assets = [
         build_sync_asset(
             connector,

@@ -50,9 +50,5 @@ class CursorTracker:
         self._max = newest
 
     @property
-    def cursor_at(self) -> datetime | None:
-        return self._max
-
-    @property
     def cursor(self) -> str | None:
         return self._max.isoformat() if self._max else None

@@ -12,7 +12,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -60,9 +60,6 @@ class ExtractResult:
     timeouts: int
     rate_limit_wait_seconds: float
     seconds: float
-
-    def as_metadata(self) -> dict[str, object]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -118,15 +115,13 @@ def run_extract(
         settings=settings.extract,
         client=client,
     )
-    records = 0
     with _collector_paused(), landing.writer(background=True) as writer:
         for page in stream:
             writer.write(
                 run_id, connection, entity, page.number, page.url, page.body, len(page.records)
             )
-            records += len(page.records)
             if progress:
-                progress("extract", page.number, records)
+                progress("extract", page.number, stream.stats.records)
     stats = stream.stats
     return ExtractResult(
         landing_run_id=run_id,

@@ -42,8 +42,3 @@ class SyncTarget:
             mappings_dir=self.mappings_dir,
         )
         return compile_mapping(spec)
-
-    @property
-    def label(self) -> str:
-        """`vendor/entity (connection 'name')`, the way errors and logs name a target."""
-        return f"{self.connection.vendor}/{self.entity_name} (connection {self.connection.name!r})"
