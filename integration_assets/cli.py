@@ -228,6 +228,38 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    """Remove one person from warehouse, landing and quarantine (e.g. Shopify customers/redact)."""
+    from integration_assets.connectors.connections import ConnectionsFileError, get_connection
+    from integration_assets.load.warehouse import Warehouse
+    from integration_assets.sync.redact import RedactError, redact_person
+
+    try:
+        connection = get_connection(args.connection)
+    except ConnectionsFileError as exc:
+        raise SystemExit(str(exc)) from None
+    if connection.vendor != args.vendor:
+        raise SystemExit(f"connection {args.connection!r} is a {connection.vendor} connection")
+    warehouse = Warehouse.from_url()
+    try:
+        result = redact_person(connection, warehouse, args.person_id)
+    except RedactError as exc:
+        print(f"✘ redact {args.vendor} @ {args.connection}: {exc}")
+        return 1
+    finally:
+        warehouse.dispose()
+    deleted = ", ".join(f"{name} {count}" for name, count in result.rows_deleted.items())
+    scrubbed = ", ".join(f"{name} {count}" for name, count in result.rows_scrubbed.items())
+    print(
+        f"✔ redacted person from {args.vendor} @ {args.connection}: rows deleted ({deleted}); "
+        f"rows scrubbed ({scrubbed}); landing: {result.landing_pages_rewritten} pages "
+        f"rewritten, {result.landing_records_removed} records removed, "
+        f"{result.landing_records_scrubbed} scrubbed; quarantine: "
+        f"{result.quarantine_deleted} deleted"
+    )
+    return 0
+
+
 def cmd_validate_mappings(args: argparse.Namespace) -> int:
     from integration_assets.connectors import CONNECTORS
     from integration_assets.connectors.connections import load_connections
@@ -372,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse to mark more than this share of live rows (default 0.5; 1 allows all)",
     )
     reconcile.set_defaults(func=cmd_reconcile)
+
+    redact = commands.add_parser(
+        "redact", help="remove a person from warehouse, landing and quarantine"
+    )
+    redact.add_argument("vendor", help="e.g. shopify")
+    redact.add_argument("person_id", help="the vendor's id of the person (customer, profile)")
+    redact.add_argument("--connection", required=True, help="the connection holding the person")
+    redact.set_defaults(func=cmd_redact)
 
     sandbox = commands.add_parser("sandbox", help="serve the Shopify and Klaviyo simulators")
     _sandbox_arguments(sandbox)
