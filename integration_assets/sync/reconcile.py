@@ -157,7 +157,8 @@ def _stage_keys(conn: Connection, warehouse: Warehouse, key: Column, keys: Itera
     seen.create(conn)
     if warehouse.dialect == "postgresql":
         raw = conn.connection.driver_connection
-        assert isinstance(raw, psycopg.Connection)
+        if not isinstance(raw, psycopg.Connection):
+            raise TypeError("reconciliation on Postgres needs the psycopg 3 driver")
         with raw.cursor() as cursor, cursor.copy(f"COPY {_SEEN_TABLE} (key) FROM STDIN") as copy:
             for value in keys:
                 copy.write_row((value,))
@@ -248,8 +249,10 @@ def apply_seen_keys(
             root.c[SYNCED_AT_COLUMN] < walk_started,
             ~exists().where(seen.c.key == key),
         )
-        live_rows = conn.execute(select(func.count()).where(mine, live)).scalar_one()
-        doomed = conn.execute(select(func.count()).where(vanished)).scalar_one()
+        live_rows = conn.execute(
+            select(func.count()).select_from(root).where(mine, live)
+        ).scalar_one()
+        doomed = conn.execute(select(func.count()).select_from(root).where(vanished)).scalar_one()
         if live_rows and not keys:
             raise ReconcileRefused(
                 f"{label}: the vendor listed no records at all while the warehouse has "
