@@ -188,6 +188,78 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _target(asset: str, connection_name: str) -> Any:
+    """The `SyncTarget` for VENDOR/ENTITY of one connection, or a SystemExit saying why not."""
+    from integration_assets.connectors.connections import ConnectionsFileError, get_connection
+    from integration_assets.sync.target import SyncTarget
+
+    if "/" not in asset:
+        raise SystemExit("name an asset as VENDOR/ENTITY (e.g. shopify/customers)")
+    vendor, entity = asset.split("/", 1)
+    try:
+        connection = get_connection(connection_name)
+    except (ConnectionsFileError, KeyError, ValueError) as exc:
+        raise SystemExit(str(exc)) from None
+    if connection.vendor != vendor or entity not in connection.entities:
+        raise SystemExit(f"connection {connection_name!r} does not sync {vendor}/{entity}")
+    return SyncTarget(connection, entity)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Walk the vendor's ids and soft-delete rows of records it no longer has."""
+    from integration_assets.load.warehouse import Warehouse
+    from integration_assets.sync.reconcile import ReconcileError, ReconcileRefused, run_reconcile
+
+    target = _target(args.asset, args.connection)
+    warehouse = Warehouse.from_url()
+    try:
+        result = run_reconcile(target, warehouse, max_deleted_fraction=args.max_deleted_fraction)
+    except (ReconcileError, ReconcileRefused) as exc:
+        print(f"✘ {args.asset} @ {args.connection}: {exc}")
+        return 1
+    finally:
+        warehouse.dispose()
+    print(
+        f"✔ {args.asset} @ {args.connection}: {result.seen} ids seen in {result.requests} "
+        f"requests, {result.marked_deleted} marked deleted, {result.restored} restored "
+        f"(child rows: {result.children_marked_deleted} marked, "
+        f"{result.children_restored} restored) in {result.seconds:.1f}s"
+    )
+    return 0
+
+
+def cmd_redact(args: argparse.Namespace) -> int:
+    """Remove one person from warehouse, landing and quarantine (e.g. Shopify customers/redact)."""
+    from integration_assets.connectors.connections import ConnectionsFileError, get_connection
+    from integration_assets.load.warehouse import Warehouse
+    from integration_assets.sync.redact import RedactError, redact_person
+
+    try:
+        connection = get_connection(args.connection)
+    except ConnectionsFileError as exc:
+        raise SystemExit(str(exc)) from None
+    if connection.vendor != args.vendor:
+        raise SystemExit(f"connection {args.connection!r} is a {connection.vendor} connection")
+    warehouse = Warehouse.from_url()
+    try:
+        result = redact_person(connection, warehouse, args.person_id)
+    except RedactError as exc:
+        print(f"✘ redact {args.vendor} @ {args.connection}: {exc}")
+        return 1
+    finally:
+        warehouse.dispose()
+    deleted = ", ".join(f"{name} {count}" for name, count in result.rows_deleted.items())
+    scrubbed = ", ".join(f"{name} {count}" for name, count in result.rows_scrubbed.items())
+    print(
+        f"✔ redacted person from {args.vendor} @ {args.connection}: rows deleted ({deleted}); "
+        f"rows scrubbed ({scrubbed}); landing: {result.landing_pages_rewritten} pages "
+        f"rewritten, {result.landing_records_removed} records removed, "
+        f"{result.landing_records_scrubbed} scrubbed; quarantine: "
+        f"{result.quarantine_deleted} deleted"
+    )
+    return 0
+
+
 def cmd_validate_mappings(args: argparse.Namespace) -> int:
     from integration_assets.connectors import CONNECTORS
     from integration_assets.connectors.connections import load_connections
@@ -319,6 +391,27 @@ def build_parser() -> argparse.ArgumentParser:
         "validate-mappings", help="check every mapping and override file"
     )
     validate.set_defaults(func=cmd_validate_mappings)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="mark rows of records the vendor deleted (_deleted_at)"
+    )
+    reconcile.add_argument("asset", help="VENDOR/ENTITY, e.g. shopify/customers")
+    reconcile.add_argument("--connection", required=True, help="the connection to reconcile")
+    reconcile.add_argument(
+        "--max-deleted-fraction",
+        type=float,
+        default=0.5,
+        help="refuse to mark more than this share of live rows (default 0.5; 1 allows all)",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
+
+    redact = commands.add_parser(
+        "redact", help="remove a person from warehouse, landing and quarantine"
+    )
+    redact.add_argument("vendor", help="e.g. shopify")
+    redact.add_argument("person_id", help="the vendor's id of the person (customer, profile)")
+    redact.add_argument("--connection", required=True, help="the connection holding the person")
+    redact.set_defaults(func=cmd_redact)
 
     sandbox = commands.add_parser("sandbox", help="serve the Shopify and Klaviyo simulators")
     _sandbox_arguments(sandbox)

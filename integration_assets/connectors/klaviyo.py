@@ -5,7 +5,8 @@ request needs a `revision` header; bodies are JSON:API (`data[].attributes`) and
 is the absolute URL in `links.next`; filters use the JSON:API `filter=greater-than(field,value)`
 syntax; each endpoint has its own burst/steady budget (profiles: 75/s burst, 700/min steady;
 events: 350/s burst, 3,500/min steady); events are append-only and, in this revision, take no
-`page[size]` (always 200 per page).
+`page[size]` (always 200 per page). JSON:API sparse fieldsets (`fields[profile]=updated`)
+cut attributes but always keep `id`: that is how an id walk finds deleted profiles.
 """
 
 from integration_assets.connectors.spec import (
@@ -14,6 +15,8 @@ from integration_assets.connectors.spec import (
     EntitySpec,
     IncrementalSpec,
     PaginatorSpec,
+    PersonReference,
+    PersonSpec,
     RateLimitSpec,
 )
 
@@ -43,6 +46,9 @@ KLAVIYO = ConnectorSpec(
                 cursor_field="attributes.updated",
                 params={"filter": "greater-than(updated,{since})"},
             ),
+            # A sparse fieldset must name at least one attribute; `updated` is small and not
+            # personal. `id` is not an attribute and is always returned.
+            ids_only_params={"fields[profile]": "updated"},
             description="Klaviyo profiles (people) with location and custom properties.",
         ),
         EntitySpec(
@@ -58,6 +64,18 @@ KLAVIYO = ConnectorSpec(
                 params={"filter": "greater-than(datetime,{since})"},
             ),
             description="Klaviyo events (append-only activity), linked to a profile and metric.",
+        ),
+    ),
+    # A profile is a person; an event points at its profile, and its free-form
+    # `event_properties` may carry the person's data ($email, $phone_number, addresses).
+    person=PersonSpec(
+        entity="profiles",
+        references=(
+            PersonReference(
+                entity="events",
+                path="relationships.profile.data.id",
+                personal_fields=("attributes.event_properties",),
+            ),
         ),
     ),
     docs_url="https://developers.klaviyo.com/en/reference/api_overview",

@@ -3,7 +3,8 @@
 Docs: https://shopify.dev/docs/api/admin-rest/2024-10. Gotchas encoded here: pagination is
 cursor-based through the `Link` header and the next URL must be followed as given (Shopify
 refuses filters beside `page_info`); orders hide closed and cancelled ones unless
-`status=any`; the call budget is a leaky bucket of 40 draining 2 per second per shop, reported
+`status=any`; `fields=id` cuts each record to its id (how deletions are found: listings
+never show deleted records, and there are no tombstones); the call budget is a leaky bucket of 40 draining 2 per second per shop, reported
 in `X-Shopify-Shop-Api-Call-Limit`.
 """
 
@@ -13,8 +14,12 @@ from integration_assets.connectors.spec import (
     EntitySpec,
     IncrementalSpec,
     PaginatorSpec,
+    PersonReference,
+    PersonSpec,
     RateLimitSpec,
 )
+
+_IDS_ONLY = {"fields": "id"}
 
 _UPDATED_SINCE = IncrementalSpec(
     cursor_field="updated_at",
@@ -42,6 +47,7 @@ SHOPIFY = ConnectorSpec(
             name="customers",
             path="customers.json",
             records_path="customers",
+            ids_only_params=_IDS_ONLY,
             incremental=_UPDATED_SINCE,
             description="Shop customers with their default address.",
         ),
@@ -49,6 +55,7 @@ SHOPIFY = ConnectorSpec(
             name="orders",
             path="orders.json",
             records_path="orders",
+            ids_only_params=_IDS_ONLY,
             params={"status": "any"},
             incremental=_UPDATED_SINCE,
             description="Orders of every status, with their line items.",
@@ -57,8 +64,32 @@ SHOPIFY = ConnectorSpec(
             name="products",
             path="products.json",
             records_path="products",
+            ids_only_params=_IDS_ONLY,
             incremental=_UPDATED_SINCE,
             description="Products with their variants.",
+        ),
+    ),
+    # `customers/redact`: the customer is a person; an order names its customer and carries
+    # contact details, addresses and free text of theirs, around amounts the shop must keep.
+    person=PersonSpec(
+        entity="customers",
+        references=(
+            PersonReference(
+                entity="orders",
+                path="customer.id",
+                personal_fields=(
+                    "customer",
+                    "email",
+                    "contact_email",
+                    "phone",
+                    "billing_address",
+                    "shipping_address",
+                    "browser_ip",
+                    "client_details",
+                    "note",
+                    "note_attributes",
+                ),
+            ),
         ),
     ),
     docs_url="https://shopify.dev/docs/api/admin-rest/2024-10",

@@ -114,6 +114,14 @@ class EntitySpec(_Frozen):
     values per endpoint (Klaviyo budgets each endpoint separately). `sends_page_size=False`
     is for endpoints that take no page-size parameter at all (Klaviyo events in 2024-10-15
     always answer 200 per page), where sending one would be an unknown parameter.
+
+    `ids_only_params` are the query parameters (added to `params`) that make the listing
+    return little more than ids: the vendor's sparse field option (Shopify `fields=id`,
+    Klaviyo `fields[profile]=…`). Listings never show deleted records, so reconciliation
+    (`sync/reconcile.py`) walks ids with them and soft-deletes the rows the vendor no longer
+    has. None means the entity is not reconciled: append-only entities (Klaviyo events) are
+    never deleted by the vendor in the normal course, so a walk would only cost requests, and
+    an id walk over millions of events is the most expensive listing there is.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -126,7 +134,36 @@ class EntitySpec(_Frozen):
     page_size: int | None = Field(default=None, gt=0)
     sends_page_size: bool = True
     rate_limit: RateLimitSpec | None = None
+    ids_only_params: dict[str, str] | None = None
     description: str = ""
+
+    @model_validator(mode="after")
+    def _append_only_not_reconciled(self) -> EntitySpec:
+        if self.append_only and self.ids_only_params is not None:
+            raise ValueError(f"{self.name}: an append-only entity is not reconciled")
+        return self
+
+
+class PersonReference(_Frozen):
+    """Where records of another entity point at a person, and what in them is personal.
+
+    `path` is the dotted path of the person's id inside a raw record of `entity` (Shopify
+    orders: `customer.id`). `personal_fields` are dotted raw paths holding the person's data
+    (contact details, addresses, free text): redaction removes them from landed records and
+    nulls the warehouse columns mapped from them (or from anything under them), and keeps
+    everything else, the business facts (order totals, line items).
+    """
+
+    entity: str
+    path: str
+    personal_fields: tuple[str, ...]
+
+
+class PersonSpec(_Frozen):
+    """Which entity is a person and which entities reference one; drives `sync/redact.py`."""
+
+    entity: str
+    references: tuple[PersonReference, ...] = ()
 
 
 class ConnectorSpec(_Frozen):
@@ -142,6 +179,7 @@ class ConnectorSpec(_Frozen):
     rate_limit: RateLimitSpec
     retryable_statuses: tuple[int, ...] = RETRYABLE_STATUSES
     entities: tuple[EntitySpec, ...]
+    person: PersonSpec | None = None
     docs_url: str = ""
 
     @model_validator(mode="after")
@@ -149,6 +187,10 @@ class ConnectorSpec(_Frozen):
         names = [entity.name for entity in self.entities]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.vendor}: duplicate entity names in {names}")
+        if self.person is not None:
+            for name in (self.person.entity, *(r.entity for r in self.person.references)):
+                if name not in names:
+                    raise ValueError(f"{self.vendor}: person spec names unknown entity {name!r}")
         return self
 
     def entity(self, name: str) -> EntitySpec:

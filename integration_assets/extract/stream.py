@@ -54,14 +54,16 @@ def first_request(
     *,
     since: datetime | None,
     page_size: int,
+    params: Mapping[str, str] | None = None,
 ) -> PageRequest:
     """The first page's request: entity params, page size, then the incremental filter.
 
-    `since` is used as given (the caller has already subtracted the connection's lookback, see
+    `params` are added to (or replace) the entity's own, e.g. its `ids_only_params` for an id
+    walk. `since` is used as given (the caller has already subtracted the connection's lookback, see
     `window_start`). An entity without an `incremental` spec ignores it and reads everything,
     which is slower but never wrong.
     """
-    params: list[tuple[str, str]] = list(entity.params.items())
+    params: list[tuple[str, str]] = list({**entity.params, **(params or {})}.items())
     if entity.sends_page_size:
         params.append((spec.paginator.page_size_param, str(page_size)))
     if since is not None and entity.incremental is not None:
@@ -91,6 +93,9 @@ def request_headers(
 class PageStream:
     """Iterate the pages of one entity of one connection; read `stats` at any time.
 
+    `params` override or extend the entity's query parameters on the first request (the
+    paginator carries them on), as the id walk of reconciliation does.
+
     Single use: iterate it once. Leaving the loop early (break, exception) closes the client
     it created; a client passed in is left open for its owner.
     """
@@ -106,6 +111,7 @@ class PageStream:
         secrets: Mapping[str, str] | None = None,
         limiter: RateLimiter | None = None,
         client: httpx.Client | None = None,
+        params: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -131,6 +137,7 @@ class PageStream:
             connection.api_base_url,
             since=since,
             page_size=page_size_for(spec, self.entity, self.settings),
+            params=params,
         )
         self._limiter = limiter or limiter_for(
             spec, entity, connection.name, budget=connection.rate_limit

@@ -3,7 +3,8 @@
 - The incoming source timestamp is newer -> update.
 - It is older -> never (a stale record, e.g. re-read through the incremental lookback).
 - Same timestamp, or either one unknown -> update only if the content differs (`_row_hash`):
-  a replay after a mapping fix rewrites rows, an identical replay writes nothing.
+  a replay after a mapping fix rewrites rows, an identical replay writes nothing; or if the
+  stored row is marked deleted (`_deleted_at`): the record is back, so the write clears it.
 
 The rule exists in three forms that must agree: Python (`should_write`, used by the SQLite
 path to count outcomes before writing) and SQL (`postgres_guard_sql`, `sqlite_guard`); the
@@ -20,7 +21,11 @@ from sqlalchemy import ColumnElement, Table, and_, false, func, not_, or_
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from integration_assets.load.tables import ROW_HASH_COLUMN, SOURCE_UPDATED_AT_COLUMN
+from integration_assets.load.tables import (
+    DELETED_AT_COLUMN,
+    ROW_HASH_COLUMN,
+    SOURCE_UPDATED_AT_COLUMN,
+)
 
 
 def should_write(
@@ -28,6 +33,7 @@ def should_write(
     incoming_hash: str,
     stored_ts: datetime | None,
     stored_hash: str | None,
+    stored_deleted: bool = False,
 ) -> bool:
     """Whether an incoming row overwrites the stored one (both exist)."""
     if incoming_ts is not None and stored_ts is not None:
@@ -35,17 +41,19 @@ def should_write(
             return True
         if incoming_ts < stored_ts:
             return False
-    return incoming_hash != stored_hash
+    return incoming_hash != stored_hash or stored_deleted
 
 
 def postgres_guard_sql(target: str, quote: Callable[[str], str]) -> str:
     """The guard as SQL for `ON CONFLICT DO UPDATE … WHERE`; `target` is the target's alias."""
     ts = quote(SOURCE_UPDATED_AT_COLUMN)
     digest = quote(ROW_HASH_COLUMN)
+    deleted = quote(DELETED_AT_COLUMN)
     return (
         f"(EXCLUDED.{ts} > {target}.{ts} OR "
         f"(NOT COALESCE(EXCLUDED.{ts} < {target}.{ts}, FALSE) "
-        f"AND EXCLUDED.{digest} IS DISTINCT FROM {target}.{digest}))"
+        f"AND (EXCLUDED.{digest} IS DISTINCT FROM {target}.{digest} "
+        f"OR {target}.{deleted} IS NOT NULL)))"
     )
 
 
@@ -59,6 +67,9 @@ def sqlite_guard(
         incoming_ts > stored_ts,
         and_(
             not_(func.coalesce(incoming_ts < stored_ts, false())),
-            excluded[ROW_HASH_COLUMN].is_distinct_from(table.c[ROW_HASH_COLUMN]),
+            or_(
+                excluded[ROW_HASH_COLUMN].is_distinct_from(table.c[ROW_HASH_COLUMN]),
+                table.c[DELETED_AT_COLUMN].is_not(None),
+            ),
         ),
     )

@@ -27,6 +27,7 @@ from typing import Any
 from integration_assets.load.encoding import row_hash
 from integration_assets.load.tables import (
     CONNECTION_COLUMN,
+    DELETED_AT_COLUMN,
     ROW_HASH_COLUMN,
     RUN_ID_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
@@ -79,6 +80,7 @@ class PreparedTable:
             CONNECTION_COLUMN: self.connection,
             SYNCED_AT_COLUMN: self.synced_at,
             RUN_ID_COLUMN: self.run_id,
+            DELETED_AT_COLUMN: None,  # a row written again is not deleted
         }
         columns = self.columns
         return [

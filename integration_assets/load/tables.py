@@ -2,7 +2,9 @@
 
 Every warehouse table has `_connection` first in its primary key (one table holds every
 account of a vendor), the mapped columns, then the bookkeeping columns `_source_updated_at`
-(the guard of the upsert), `_synced_at`, `_run_id` and `_row_hash`. A child table is keyed by
+(the guard of the upsert), `_synced_at`, `_run_id`, `_row_hash` and `_deleted_at` (set by
+reconciliation when the vendor no longer has the record, cleared when it is written again;
+rows are never dropped for it, see `sync/reconcile.py`). A child table is keyed by
 `_connection` + its own key, and indexed on `_connection` + its parent key columns, which is
 how its rows are found and replaced when the parent changes.
 
@@ -42,11 +44,13 @@ SOURCE_UPDATED_AT_COLUMN = "_source_updated_at"
 SYNCED_AT_COLUMN = "_synced_at"
 RUN_ID_COLUMN = "_run_id"
 ROW_HASH_COLUMN = "_row_hash"
+DELETED_AT_COLUMN = "_deleted_at"
 TRAILING_METADATA_COLUMNS = (
     SOURCE_UPDATED_AT_COLUMN,
     SYNCED_AT_COLUMN,
     RUN_ID_COLUMN,
     ROW_HASH_COLUMN,
+    DELETED_AT_COLUMN,
 )
 METADATA_COLUMNS = (CONNECTION_COLUMN, *TRAILING_METADATA_COLUMNS)
 RESERVED_PREFIX = "_ia_"
@@ -186,6 +190,7 @@ def build_table(schema: TableSchema, db_schema: str | None = None) -> Table:
         Column(SYNCED_AT_COLUMN, UtcDateTime, nullable=False),
         Column(RUN_ID_COLUMN, Text, nullable=False),
         Column(ROW_HASH_COLUMN, Text, nullable=False),
+        Column(DELETED_AT_COLUMN, UtcDateTime, nullable=True),
     ]
     table = Table(
         schema.name,

@@ -38,6 +38,7 @@ from integration_assets.load.result import TableCounts
 from integration_assets.load.rows import PreparedTable
 from integration_assets.load.tables import (
     CONNECTION_COLUMN,
+    DELETED_AT_COLUMN,
     RUN_ID_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
     SYNCED_AT_COLUMN,
@@ -93,6 +94,7 @@ def _table_sql(
         CONNECTION_COLUMN: "CAST(%(connection)s AS text)",
         SYNCED_AT_COLUMN: "CAST(%(synced_at)s AS timestamptz)",
         RUN_ID_COLUMN: "CAST(%(run_id)s AS text)",
+        DELETED_AT_COLUMN: "CAST(NULL AS timestamptz)",  # a row written again is not deleted
     }
     columns = column_order(schema)
     staged_types = {**types, SOURCE_UPDATED_AT_COLUMN: ColumnType.DATETIME}

@@ -20,6 +20,7 @@ from integration_assets.load.result import TableCounts
 from integration_assets.load.rows import Key, PreparedTable, Values
 from integration_assets.load.tables import (
     CONNECTION_COLUMN,
+    DELETED_AT_COLUMN,
     ROW_HASH_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
     build_table,
@@ -44,16 +45,21 @@ def _key_filter(table: Table, names: Sequence[str], keys: Sequence[Key]) -> Colu
 
 def _stored_versions(
     connection: Connection, table: Table, schema: TableSchema, tenant: str, keys: Sequence[Key]
-) -> dict[Key, tuple[Any, str]]:
+) -> dict[Key, tuple[Any, str, bool]]:
     names = schema.primary_key
-    stored: dict[Key, tuple[Any, str]] = {}
+    stored: dict[Key, tuple[Any, str, bool]] = {}
     columns = [table.c[name] for name in names]
+    metadata = (
+        table.c[SOURCE_UPDATED_AT_COLUMN],
+        table.c[ROW_HASH_COLUMN],
+        table.c[DELETED_AT_COLUMN].is_not(None),
+    )
     for chunk in _chunks(keys):
-        query = select(*columns, table.c[SOURCE_UPDATED_AT_COLUMN], table.c[ROW_HASH_COLUMN]).where(
+        query = select(*columns, *metadata).where(
             table.c[CONNECTION_COLUMN] == tenant, _key_filter(table, names, chunk)
         )
         for row in connection.execute(query):
-            stored[tuple(row[: len(names)])] = (row[-2], row[-1])
+            stored[tuple(row[: len(names)])] = (row[-3], row[-2], bool(row[-1]))
     return stored
 
 

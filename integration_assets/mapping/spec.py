@@ -34,7 +34,14 @@ from integration_assets.mapping.tables import ColumnType
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-METADATA_COLUMNS = ("_connection", "_source_updated_at", "_synced_at", "_run_id", "_row_hash")
+METADATA_COLUMNS = (
+    "_connection",
+    "_source_updated_at",
+    "_synced_at",
+    "_run_id",
+    "_row_hash",
+    "_deleted_at",
+)
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 # Keys cannot be free text, floats or JSON blobs: they must compare exactly.
 _KEY_TYPES = frozenset(

@@ -60,6 +60,7 @@ def column_schema(table: WarehouseTable) -> TableSchema:
         TableColumn("_synced_at", "datetime", "When this sync wrote the row."),
         TableColumn("_run_id", "string", "Dagster run that wrote the row."),
         TableColumn("_row_hash", "string", "Hash of the mapped values, to skip no-op updates."),
+        TableColumn("_deleted_at", "datetime", "When reconciliation found the record deleted."),
     ]
     return TableSchema(columns=columns)
 
@@ -99,6 +100,11 @@ def _load_metadata(
         "seconds": round(seconds, 3),
         "records_per_second": round(extracted.records / seconds, 1) if seconds else 0.0,
         "cursor": loaded.cursor or "",
+        **(
+            {"records_marked_deleted": loaded.reconciled.marked_deleted}
+            if loaded.reconciled
+            else {}
+        ),
     }
 
 

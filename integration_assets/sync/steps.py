@@ -26,6 +26,7 @@ from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.tables import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
 from integration_assets.sync.target import SyncTarget
 
 Progress = Callable[[str, int, int], None]
@@ -72,6 +73,8 @@ class LoadResult:
     previous_cursor: str | None
     batches: int
     seconds: float
+    reconciled: ReconcileResult | None = None
+    """Set after a full refresh of an entity that is reconciled (see `sync/reconcile.py`)."""
 
 
 def _since(target: SyncTarget, warehouse: Warehouse, full_refresh: bool) -> datetime | None:
@@ -272,6 +275,10 @@ def run_load(
         raise
     _record_status(warehouse, target, run_id, STATUS_SUCCESS)
     landing.prune(older_than=settings.landing_retention)
+    reconciled = None
+    if extracted.full_refresh and target.entity.ids_only_params is not None:
+        # A full refresh cannot see deletions either (listings have no tombstones).
+        reconciled = run_reconcile(target, warehouse, settings=settings.extract)
     return LoadResult(
         records=records,
         upsert=total,
@@ -279,4 +286,5 @@ def run_load(
         previous_cursor=previous_cursor,
         batches=batches,
         seconds=round(time.perf_counter() - started, 3),
+        reconciled=reconciled,
     )

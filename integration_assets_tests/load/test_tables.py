@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from integration_assets.load import (
     METADATA_COLUMNS,
@@ -85,6 +85,27 @@ def test_a_column_the_mapping_gained_is_added(warehouse: Warehouse) -> None:
         phones = dict(conn.execute(select(table.c.id, table.c.phone)).all())
     assert phones == {1: None, 2: "+33 1 23 45 67 89"}
     assert not ensure_tables(warehouse, [wider]).changed
+
+
+def test_a_table_from_before_soft_deletes_gains_the_deleted_at_column(
+    warehouse: Warehouse,
+) -> None:
+    ensure_tables(warehouse, [CUSTOMERS])
+    load = dict(connection="shop", entity="customers")
+    upsert_batch(
+        warehouse, [CUSTOMERS], MappedBatch(rows={"customers": [customer(1)]}), run_id="r1", **load
+    )
+    with warehouse.begin() as conn:
+        conn.execute(text("ALTER TABLE customers DROP COLUMN _deleted_at"))
+
+    assert ensure_tables(warehouse, [CUSTOMERS]).added_columns == {"customers": ["_deleted_at"]}
+    upsert_batch(
+        warehouse, [CUSTOMERS], MappedBatch(rows={"customers": [customer(2)]}), run_id="r2", **load
+    )
+    table = build_table(CUSTOMERS)
+    with warehouse.read() as conn:
+        rows = dict(conn.execute(select(table.c.id, table.c._deleted_at)).all())
+    assert rows == {1: None, 2: None}
 
 
 def test_type_change_is_detected(warehouse: Warehouse) -> None:

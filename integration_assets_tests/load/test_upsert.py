@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration_assets.load import (
@@ -101,6 +101,32 @@ def test_older_record_never_overwrites(customers_wh: Warehouse) -> None:
     result = load_customers(customers_wh, [customer(1, at=later(5), email="stale@x.io")], "r2")
     assert result["customers"] == TableCounts(unchanged=1)
     assert stored(customers_wh, CUSTOMERS)[(1,)]["email"] == "newest@x.io"
+
+
+def _mark_deleted(warehouse: Warehouse, id: int) -> None:
+    table = build_table(CUSTOMERS)
+    with warehouse.begin() as conn:
+        conn.execute(update(table).where(table.c.id == id).values(_deleted_at=later(1)))
+
+
+def test_a_deleted_row_written_again_is_cleared_even_when_unchanged(
+    customers_wh: Warehouse,
+) -> None:
+    load_customers(customers_wh, [customer(1), customer(2)])
+    _mark_deleted(customers_wh, 1)
+    result = load_customers(customers_wh, [customer(1), customer(2)], "r2")
+    assert result["customers"] == TableCounts(updated=1, unchanged=1)
+    rows = stored(customers_wh, CUSTOMERS)
+    assert (rows[(1,)]["_deleted_at"], rows[(1,)]["_run_id"]) == (None, "r2")
+    assert rows[(2,)]["_run_id"] == "r1"
+
+
+def test_a_stale_record_does_not_clear_a_deletion(customers_wh: Warehouse) -> None:
+    load_customers(customers_wh, [customer(1, at=later(10))])
+    _mark_deleted(customers_wh, 1)
+    result = load_customers(customers_wh, [customer(1, at=later(5))], "r2")
+    assert result["customers"] == TableCounts(unchanged=1)
+    assert stored(customers_wh, CUSTOMERS)[(1,)]["_deleted_at"] == later(1)
 
 
 def test_same_timestamp_with_new_content_updates(customers_wh: Warehouse) -> None:

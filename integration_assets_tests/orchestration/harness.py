@@ -26,7 +26,14 @@ REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"
 SHOP, KLAVIYO = "test-shop", "test-klaviyo"
 CONNECTION_OF = {"shopify": SHOP, "klaviyo": KLAVIYO}
-METADATA_COLUMNS = {"_connection", "_source_updated_at", "_synced_at", "_run_id", "_row_hash"}
+METADATA_COLUMNS = {
+    "_connection",
+    "_source_updated_at",
+    "_synced_at",
+    "_run_id",
+    "_row_hash",
+    "_deleted_at",
+}
 
 CONNECTIONS_YAML = """
 connections:

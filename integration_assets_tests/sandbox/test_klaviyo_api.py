@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from integration_assets.connectors.klaviyo import KLAVIYO
 from integration_assets.sandbox import KlaviyoSimulator, Sandbox, SimulatorServer
 from integration_assets.sandbox.timefmt import utc_iso
 from integration_assets_tests.sandbox.conftest import KLAVIYO_REVISION
@@ -171,6 +172,21 @@ def test_sparse_fieldsets_cut_the_attributes(klaviyo: httpx.Client) -> None:
     response = klaviyo.get(PROFILES, params={"fields[profile]": "email,updated", "page[size]": 2})
 
     assert all(set(p["attributes"]) == {"email", "updated"} for p in response.json()["data"])
+
+
+def test_an_unknown_sparse_field_is_refused_and_the_id_walk_fieldset_is_served(
+    klaviyo: httpx.Client,
+) -> None:
+    refused = klaviyo.get(PROFILES, params={"fields[profile]": "updated,nickname"})
+    ids_only = klaviyo.get(PROFILES, params=KLAVIYO.entity("profiles").ids_only_params)
+
+    assert refused.status_code == 400
+    assert (
+        _only_error(refused)["detail"]
+        == "'nickname' is not a valid field for the resource 'profile'."
+    )
+    assert ids_only.status_code == 200
+    assert all(set(p["attributes"]) == {"updated"} and p["id"] for p in ids_only.json()["data"])
 
 
 def test_a_spent_burst_window_gets_429_with_retry_after() -> None:

@@ -14,7 +14,8 @@ What a client meets, as on the real service:
   is ignored); `filter` on datetime/timestamp (`greater-than`, `greater-or-equal`,
   `less-than`, `less-or-equal`), `equals(metric_id,…)`, `equals(profile_id,…)`; `sort` by
   datetime or timestamp. Events are append-only.
-* Sparse fieldsets `fields[profile]=email,created` / `fields[event]=…` cut the attributes.
+* Sparse fieldsets `fields[profile]=email,created` / `fields[event]=…` cut the attributes
+  (`id`, relationships and links stay); an unknown field name is a 400 `invalid`.
 * Rate limits per endpoint: profiles 75/s burst and 700/min steady, events 350/s and 3,500/min,
   with `RateLimit-*` headers and 429 + `Retry-After` when spent.
 """
@@ -295,11 +296,19 @@ class KlaviyoApp(VendorApp):
         record = self.simulator.render_at(resource, row, base)
         if self.simulator.faults.drifts(resource, row.index):
             _drift(resource, record)
-        wanted = query.get(f"fields[{_RESOURCE_TYPE[resource]}]")
+        kind = _RESOURCE_TYPE[resource]
+        wanted = query.get(f"fields[{kind}]")
         if wanted:
             names = {name.strip() for name in wanted.split(",")}
+            attributes = record["attributes"]
+            unknown = sorted(n for n in names if n != "id" and n.split(".")[0] not in attributes)
+            if unknown:
+                raise _Invalid(
+                    f"'{unknown[0]}' is not a valid field for the resource '{kind}'.",
+                    f"fields[{kind}]",
+                )
             record["attributes"] = {
-                name: value for name, value in record["attributes"].items() if name in names
+                name: value for name, value in attributes.items() if name in names
             }
         return record
 

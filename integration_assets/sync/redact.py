@@ -1,0 +1,292 @@
+"""Redaction: remove one person from the warehouse, landing and quarantine.
+
+Shopify's `customers/redact` (and a Klaviyo profile deletion) oblige the shop to erase a
+person's data. The connector spec says, as data, which entity is a person and where other
+entities point at one (`ConnectorSpec.person`); the mappings say which warehouse column each
+raw path became. In one transaction on the warehouse database:
+
+- warehouse: the person's row, and its child rows, are deleted. In referencing tables (Shopify
+  orders, Klaviyo events) the rows pointing at the person keep their business facts (amounts,
+  line items, metric and time) and lose the columns mapped from the reference's
+  `personal_fields` and the reference column itself, so no row points at anyone any more.
+  The rule is data-driven (a column is personal when its source path is, or lies under, a
+  declared personal path) rather than the name-based `mapping.masking` heuristic: a name such
+  as `note` or `shipping_address_city` says nothing, the vendor's record shape does;
+- landing: every stored page of those entities that mentions the person's id is rewritten,
+  without the person's own records and without the personal fields (and reference) of
+  records pointing at them; `record_count` follows;
+- quarantine: the person's rejected records and rejected records pointing at them are deleted.
+
+Idempotent: a second run finds nothing and changes nothing. Limitation: a later sync of a
+referencing record the vendor still holds unredacted writes its personal fields again;
+vendors redact on their side too (Shopify sends `customers/redact` after erasing), and
+running this again after such a sync removes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, func, select, text, update
+
+from integration_assets.connectors import get_connector
+from integration_assets.connectors.connections import Connection as VendorConnection
+from integration_assets.connectors.spec import PersonReference
+from integration_assets.extract.records import parse_page
+from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
+from integration_assets.load.tables import CONNECTION_COLUMN, build_table, ensure_tables
+from integration_assets.load.warehouse import Warehouse
+from integration_assets.mapping.compiler import CompiledMapping
+from integration_assets.mapping.paths import build_getter, parse_path
+from integration_assets.mapping.tables import ColumnType, TableSchema
+from integration_assets.sync.target import SyncTarget
+
+
+class RedactError(ValueError):
+    """The vendor declares no person, or a mapping cannot be redacted as declared."""
+
+
+@dataclass
+class RedactResult:
+    """What was removed; every count is 0 on a re-run."""
+
+    connection: str
+    vendor: str
+    rows_deleted: dict[str, int] = field(default_factory=dict)
+    rows_scrubbed: dict[str, int] = field(default_factory=dict)
+    landing_pages_rewritten: int = 0
+    landing_records_removed: int = 0
+    landing_records_scrubbed: int = 0
+    quarantine_deleted: int = 0
+
+
+def _covered(source: str, paths: tuple[str, ...]) -> bool:
+    return any(source == path or source.startswith(path + ".") for path in paths)
+
+
+def _reference_columns(
+    mapping: CompiledMapping, reference: PersonReference
+) -> tuple[str, list[str]]:
+    """(reference column, columns to null) of the referencing entity's parent table."""
+    fields = mapping.spec.fields
+    matches = [f.target for f in fields if f.source == reference.path]
+    if not matches:
+        raise RedactError(
+            f"mapping {mapping.spec.integration}/{mapping.spec.entity} maps no column from "
+            f"{reference.path!r}, so its rows cannot be matched to a person; map it (e.g. "
+            f"as a `..._id` column) and sync again"
+        )
+    nulled = [
+        f.target for f in fields if _covered(f.source, (*reference.personal_fields, reference.path))
+    ]
+    table = mapping.table
+    required = [name for name in nulled if not table.column(name).nullable]
+    if required:
+        raise RedactError(
+            f"table {table.name!r}: personal column(s) {required} are required in the mapping "
+            "and cannot be emptied; make them optional"
+        )
+    return matches[0], nulled
+
+
+def _key_value(schema: TableSchema, person_id: str) -> Any:
+    kind = schema.column(schema.primary_key[0]).type
+    if kind is ColumnType.INTEGER:
+        try:
+            return int(person_id)
+        except ValueError:
+            raise RedactError(f"person id {person_id!r} is not an integer id") from None
+    return person_id
+
+
+def _pop(record: dict[str, Any], path: str) -> bool:
+    """Null the value at dotted `path` (objects only), keeping the record's shape; True if
+    something was there."""
+    *parents, last = path.split(".")
+    current: Any = record
+    for segment in parents:
+        current = current.get(segment) if isinstance(current, dict) else None
+    if isinstance(current, dict) and current.get(last) is not None:
+        current[last] = None
+        return True
+    return False
+
+
+def _warehouse_rows(
+    conn: Connection,
+    warehouse: Warehouse,
+    tenant: str,
+    person: CompiledMapping,
+    person_id: str,
+    references: list[tuple[CompiledMapping, PersonReference]],
+    result: RedactResult,
+) -> None:
+    root = person.table
+    key_value = _key_value(root, person_id)
+    for schema in person.tables[1:]:  # children first, then the person's row
+        if schema.parent != root.name:
+            continue
+        table = build_table(schema, warehouse.schema)
+        result.rows_deleted[schema.name] = conn.execute(
+            delete(table).where(
+                table.c[CONNECTION_COLUMN] == tenant, table.c[schema.parent_key[0]] == key_value
+            )
+        ).rowcount
+    table = build_table(root, warehouse.schema)
+    result.rows_deleted[root.name] = conn.execute(
+        delete(table).where(
+            table.c[CONNECTION_COLUMN] == tenant, table.c[root.primary_key[0]] == key_value
+        )
+    ).rowcount
+    for mapping, reference in references:
+        column, nulled = _reference_columns(mapping, reference)
+        schema = mapping.table
+        table = build_table(schema, warehouse.schema)
+        kind = schema.column(column).type
+        value = int(person_id) if kind is ColumnType.INTEGER and person_id.isdigit() else person_id
+        result.rows_scrubbed[schema.name] = conn.execute(
+            update(table)
+            .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column] == value)
+            .values(dict.fromkeys(nulled))
+        ).rowcount
+
+
+def _landing(
+    conn: Connection,
+    warehouse: Warehouse,
+    tenant: str,
+    person: SyncTarget,
+    person_id: str,
+    references: list[tuple[SyncTarget, PersonReference]],
+    result: RedactResult,
+) -> None:
+    """Rewrite the landed pages that mention the person, one page at a time."""
+    pages = bookkeeping(warehouse.dialect).landing_pages
+    needle = person_id.encode()
+    # A cheap superset: only pages whose raw bytes contain the id can mention the person.
+    mentions = (
+        text("position(:needle IN body) > 0").bindparams(needle=needle)
+        if warehouse.dialect == "postgresql"
+        else func.instr(pages.c.body, needle) > 0
+    )
+    key_getter = build_getter(parse_path(person.entity.primary_key))
+    getters = {
+        target.entity_name: (target, reference, build_getter(parse_path(reference.path)))
+        for target, reference in references
+    }
+    entities = [person.entity_name, *getters]
+    keys = conn.execute(
+        select(pages.c.run_id, pages.c.entity, pages.c.page_number).where(
+            pages.c.connection == tenant, pages.c.entity.in_(entities), mentions
+        )
+    ).all()
+    for run_id, entity, number in keys:
+        where = (
+            pages.c.run_id == run_id,
+            pages.c.connection == tenant,
+            pages.c.entity == entity,
+            pages.c.page_number == number,
+        )
+        body = bytes(conn.execute(select(pages.c.body).where(*where)).scalar_one())
+        target = person if entity == person.entity_name else getters[entity][0]
+        document, records = parse_page(body, target.entity.records_path)
+        changed = False
+        if entity == person.entity_name:
+            kept = [r for r in records if str(key_getter(r)) != person_id]
+            result.landing_records_removed += len(records) - len(kept)
+            changed = len(kept) != len(records)
+            records[:] = kept
+        else:
+            _, reference, getter = getters[entity]
+            for record in records:
+                if str(getter(record)) != person_id:
+                    continue
+                for path in (*reference.personal_fields, reference.path):
+                    _pop(record, path)
+                result.landing_records_scrubbed += 1
+                changed = True
+        if changed:
+            conn.execute(
+                update(pages)
+                .where(*where)
+                .values(body=orjson.dumps(document), record_count=len(records))
+            )
+            result.landing_pages_rewritten += 1
+
+
+def _quarantine(
+    conn: Connection,
+    warehouse: Warehouse,
+    tenant: str,
+    person: SyncTarget,
+    person_id: str,
+    references: list[tuple[SyncTarget, PersonReference]],
+    result: RedactResult,
+) -> None:
+    quarantine = bookkeeping(warehouse.dialect).quarantine
+    key_getter = build_getter(parse_path(person.entity.primary_key))
+    getters = {t.entity_name: build_getter(parse_path(r.path)) for t, r in references}
+    rows = conn.execute(
+        select(
+            quarantine.c.id, quarantine.c.entity, quarantine.c.record_key, quarantine.c.record
+        ).where(
+            quarantine.c.connection == tenant,
+            quarantine.c.entity.in_([person.entity_name, *getters]),
+        )
+    ).all()
+    doomed = []
+    for row_id, entity, record_key, record in rows:
+        raw = record if isinstance(record, dict) else {}
+        if entity == person.entity_name:
+            mine = record_key == person_id or str(_safe(key_getter, raw)) == person_id
+        else:
+            mine = str(_safe(getters[entity], raw)) == person_id
+        if mine:
+            doomed.append(row_id)
+    if doomed:
+        result.quarantine_deleted = conn.execute(
+            delete(quarantine).where(quarantine.c.id.in_(doomed))
+        ).rowcount
+
+
+def _safe(getter: Any, record: dict[str, Any]) -> Any:
+    try:
+        return getter(record)
+    except Exception:  # a malformed quarantined record cannot reference anyone
+        return None
+
+
+def redact_person(
+    connection: VendorConnection,
+    warehouse: Warehouse,
+    person_id: str,
+    *,
+    mappings_dir: Path | None = None,
+) -> RedactResult:
+    """Remove person `person_id` of `connection` from warehouse, landing and quarantine."""
+    spec = get_connector(connection.vendor).person
+    if spec is None:
+        raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
+    person_id = str(person_id).strip()
+    if not person_id:
+        raise RedactError("the person id is empty")
+    person = SyncTarget(connection, spec.entity, mappings_dir)
+    references = [
+        (SyncTarget(connection, reference.entity, mappings_dir), reference)
+        for reference in spec.references
+    ]
+    ensure_bookkeeping(warehouse)
+    ensure_tables(warehouse, person.mapping.tables)
+    for target, _ in references:
+        ensure_tables(warehouse, target.mapping.tables)
+    tenant = connection.name
+    result = RedactResult(connection=tenant, vendor=connection.vendor)
+    mapped = [(target.mapping, reference) for target, reference in references]
+    with warehouse.begin() as conn:
+        _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result)
+        _landing(conn, warehouse, tenant, person, person_id, references, result)
+        _quarantine(conn, warehouse, tenant, person, person_id, references, result)
+    return result
