@@ -2,8 +2,11 @@
 
 - The incoming source timestamp is newer -> update.
 - It is older -> never (a stale record, e.g. re-read through the incremental lookback).
-- Same timestamp, or either one unknown -> update only if the content differs (`_row_hash`):
-  a replay after a mapping fix rewrites rows, an identical replay writes nothing.
+- The incoming one is unknown but the stored one is known -> never: a version without a
+  timestamp cannot prove it is newer, and a known timestamp must not be lost.
+- Same timestamp, or both unknown, or only the stored one unknown -> update only if the
+  content differs (`_row_hash`): a replay after a mapping fix rewrites rows, an identical
+  replay writes nothing.
 
 The rule exists in three forms that must agree: Python (`should_write`, used by the SQLite
 path to count outcomes before writing) and SQL (`postgres_guard_sql`, `sqlite_guard`); the
@@ -35,6 +38,8 @@ def should_write(
             return True
         if incoming_ts < stored_ts:
             return False
+    elif incoming_ts is None and stored_ts is not None:
+        return False
     return incoming_hash != stored_hash
 
 
@@ -45,6 +50,7 @@ def postgres_guard_sql(target: str, quote: Callable[[str], str]) -> str:
     return (
         f"(EXCLUDED.{ts} > {target}.{ts} OR "
         f"(NOT COALESCE(EXCLUDED.{ts} < {target}.{ts}, FALSE) "
+        f"AND NOT (EXCLUDED.{ts} IS NULL AND {target}.{ts} IS NOT NULL) "
         f"AND EXCLUDED.{digest} IS DISTINCT FROM {target}.{digest}))"
     )
 
@@ -59,6 +65,7 @@ def sqlite_guard(
         incoming_ts > stored_ts,
         and_(
             not_(func.coalesce(incoming_ts < stored_ts, false())),
+            not_(and_(incoming_ts.is_(None), stored_ts.is_not(None))),
             excluded[ROW_HASH_COLUMN].is_distinct_from(table.c[ROW_HASH_COLUMN]),
         ),
     )
