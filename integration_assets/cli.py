@@ -290,6 +290,104 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _age(since: Any, now: Any) -> str:
+    seconds = max((now - since).total_seconds(), 0)
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    """Open quarantine rows, one line each; record keys and reasons never show personal data."""
+    from datetime import UTC, datetime
+
+    from integration_assets.load.warehouse import Warehouse
+    from integration_assets.mapping.masking import mask_text
+    from integration_assets.sync.quarantine import list_quarantine
+
+    warehouse = Warehouse.from_url(None)
+    try:
+        records = list_quarantine(
+            warehouse, connection=args.connection, entity=args.entity, limit=args.limit
+        )
+    finally:
+        warehouse.dispose()
+    if not records:
+        print("no open quarantined records")
+        return 0
+    now = datetime.now(UTC)
+    print(
+        f"{'id':>8}  {'connection':<20} {'entity':<12} {'record key':<22} {'seen':>5} {'age':>5}  reason"
+    )
+    for record in records:
+        key = mask_text(record.record_key) if record.record_key is not None else "-"
+        reason = record.reasons[0] if record.reasons else "-"
+        more = f" (+{len(record.reasons) - 1} more)" if len(record.reasons) > 1 else ""
+        print(
+            f"{record.id:>8}  {record.connection:<20} {record.entity:<12} {key[:22]:<22} "
+            f"{record.seen_count:>5} {_age(record.quarantined_at, now):>5}  {reason}{more}"
+        )
+    return 0
+
+
+def cmd_quarantine_replay(args: argparse.Namespace) -> int:
+    """Replay open quarantined records with the current mappings; print what happened."""
+    from integration_assets.connectors.connections import load_connections
+    from integration_assets.load.warehouse import Warehouse
+    from integration_assets.sync.quarantine import open_entities, replay_quarantine
+    from integration_assets.sync.target import SyncTarget
+
+    connections = {connection.name: connection for connection in load_connections()}
+    warehouse = Warehouse.from_url(None)
+    problems = 0
+    try:
+        pairs = [
+            (name, entity)
+            for name, entity in open_entities(warehouse)
+            if args.connection in (None, name) and args.entity in (None, entity)
+        ]
+        if not pairs:
+            print("no open quarantined records to replay")
+        for name, entity in pairs:
+            connection = connections.get(name)
+            if connection is None:
+                problems += 1
+                print(f"✘ {entity} @ {name}: no connection {name!r} in the connections file")
+                continue
+            label = f"{connection.vendor}/{entity} @ {name}"
+            try:
+                result = replay_quarantine(SyncTarget(connection, entity), warehouse)
+            except Exception as exc:
+                problems += 1
+                print(f"✘ {label}: {type(exc).__name__}: {exc}")
+                continue
+            print(
+                f"✔ {label}: {result.replayed} replayed, {result.still_failing} still failing, "
+                f"{result.stale} stale"
+            )
+    finally:
+        warehouse.dispose()
+    return 1 if problems else 0
+
+
+def _quarantine_parser(commands: Any) -> None:
+    quarantine = commands.add_parser(
+        "quarantine", help="list or replay records the mapping rejected"
+    )
+    actions = quarantine.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="open quarantined records (personal data masked)")
+    replay = actions.add_parser(
+        "replay", help="load open records that pass the current mapping; mark them resolved"
+    )
+    for action in (listing, replay):
+        action.add_argument("--connection", help="only this connection")
+        action.add_argument("--entity", help="only this entity, e.g. customers")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many rows (50)")
+    listing.set_defaults(func=cmd_quarantine_list)
+    replay.set_defaults(func=cmd_quarantine_replay)
+
+
 DEMO_SIZES = {"customers": 2000, "orders": 3000, "products": 300, "profiles": 2000, "events": 8000}
 
 
@@ -421,6 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox_arguments(demo)
     demo.add_argument("--port", type=int, default=3000, help="Dagster UI port")
     demo.set_defaults(func=cmd_demo)
+
+    _quarantine_parser(commands)
     return parser
 
 

@@ -13,7 +13,8 @@ Tables defined here:
   TOAST compression when the server has it (measured on PG 15 with 400 KB JSON pages: lz4
   writes at ~230-320 MB/s, uncompressed EXTERNAL storage ~140-200 MB/s, the default pglz
   ~65 MB/s; lz4 is also 3.6x smaller), else uncompressed EXTERNAL storage.
-- `quarantine`: records that could not be loaded, with every reason, until resolved.
+- `quarantine`: records that could not be loaded, with every reason, until resolved; at most
+  one open row per (connection, entity, record key) (see `load/quarantine.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    inspect,
     text,
 )
 from sqlalchemy.schema import CreateSchema
@@ -63,6 +65,50 @@ def bookkeeping_table(
     """
     schema, table_name = bookkeeping_location(dialect, name)
     return Table(table_name, metadata, *items, schema=schema, **kwargs)
+
+
+def quarantine_added_columns() -> list[Column[Any]]:
+    """Quarantine columns added after the first release, nullable so that existing tables
+    can gain them (`add_missing_columns`): `dedupe_key` (the record key, else `hash:` and
+    the raw record's hash) has at most one open row, re-reads bump `seen_count`."""
+    return [
+        Column("dedupe_key", Text, nullable=True),
+        Column("record_hash", Text, nullable=True),
+        Column("last_seen_at", UtcDateTime, nullable=True),
+        Column("seen_count", Integer, nullable=True, server_default=text("1")),
+        Column("resolution", Text, nullable=True),
+    ]
+
+
+def add_missing_columns(connection: Connection, table: Table, names: list[str]) -> None:
+    """Add columns `names` of `table` that an existing table lacks (made by an older version).
+
+    Only for nullable columns: existing rows get NULL (or the server default).
+    """
+    existing = {
+        column["name"] for column in inspect(connection).get_columns(table.name, table.schema)
+    }
+    preparer = connection.dialect.identifier_preparer
+    for name in names:
+        if name in existing:
+            continue
+        column = table.c[name]
+        ddl = f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.quote(name)} "
+        ddl += column.type.compile(dialect=connection.dialect)
+        if column.server_default is not None:
+            ddl += f" DEFAULT {column.server_default.arg.text}"  # type: ignore[attr-defined]
+        connection.execute(text(ddl))
+
+
+def _upgrade_quarantine(connection: Connection, quarantine: Table) -> None:
+    """Bring a quarantine table made by an older version up to date; idempotent.
+
+    Rows quarantined before keep `dedupe_key` NULL (NULLs never collide in the unique
+    index), so older duplicates cannot block the upgrade; they can still be replayed.
+    """
+    add_missing_columns(connection, quarantine, [c.name for c in quarantine_added_columns()])
+    for index in quarantine.indexes:
+        index.create(connection, checkfirst=True)
 
 
 @dataclass(frozen=True)
@@ -121,7 +167,17 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
         Column("record", JsonDocument, nullable=False),
         Column("quarantined_at", UtcDateTime, nullable=False),
         Column("resolved_at", UtcDateTime, nullable=True),
+        *quarantine_added_columns(),
         Index("integration_quarantine_open", "connection", "entity", "resolved_at"),
+        Index(
+            "integration_quarantine_one_open",
+            "connection",
+            "entity",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
     )
     return Bookkeeping(metadata, sync_state, landing_pages, quarantine)
 
@@ -170,6 +226,7 @@ def ensure_bookkeeping(warehouse: Warehouse, *extra: MetaData) -> None:
         tables.metadata.create_all(connection, checkfirst=True)
         for metadata in extra:
             metadata.create_all(connection, checkfirst=True)
+        _upgrade_quarantine(connection, tables.quarantine)
         if warehouse.dialect == "postgresql":
             _tune_landing_body(connection, tables.landing_pages)
     warehouse.bookkeeping_ready = True

@@ -2,9 +2,12 @@
 
 - The incoming source timestamp is newer -> update.
 - It is older -> never (a stale record, e.g. re-read through the incremental lookback).
-- Same timestamp, or either one unknown -> update only if the content differs (`_row_hash`):
-  a replay after a mapping fix rewrites rows, an identical replay writes nothing; or if the
-  stored row is marked deleted (`_deleted_at`): the record is back, so the write clears it.
+- The incoming one is unknown but the stored one is known -> never: a version without a
+  timestamp cannot prove it is newer, and a known timestamp must not be lost.
+- Same timestamp, or both unknown, or only the stored one unknown -> update only if the
+  content differs (`_row_hash`): a replay after a mapping fix rewrites rows, an identical
+  replay writes nothing; or if the stored row is marked deleted (`_deleted_at`): the record
+  is back, so the write clears it.
 
 The rule exists in three forms that must agree: Python (`should_write`, used by the SQLite
 path to count outcomes before writing) and SQL (`postgres_guard_sql`, `sqlite_guard`); the
@@ -41,6 +44,8 @@ def should_write(
             return True
         if incoming_ts < stored_ts:
             return False
+    elif incoming_ts is None and stored_ts is not None:
+        return False
     return incoming_hash != stored_hash or stored_deleted
 
 
@@ -52,6 +57,7 @@ def postgres_guard_sql(target: str, quote: Callable[[str], str]) -> str:
     return (
         f"(EXCLUDED.{ts} > {target}.{ts} OR "
         f"(NOT COALESCE(EXCLUDED.{ts} < {target}.{ts}, FALSE) "
+        f"AND NOT (EXCLUDED.{ts} IS NULL AND {target}.{ts} IS NOT NULL) "
         f"AND (EXCLUDED.{digest} IS DISTINCT FROM {target}.{digest} "
         f"OR {target}.{deleted} IS NOT NULL)))"
     )
@@ -67,6 +73,7 @@ def sqlite_guard(
         incoming_ts > stored_ts,
         and_(
             not_(func.coalesce(incoming_ts < stored_ts, false())),
+            not_(and_(incoming_ts.is_(None), stored_ts.is_not(None))),
             or_(
                 excluded[ROW_HASH_COLUMN].is_distinct_from(table.c[ROW_HASH_COLUMN]),
                 table.c[DELETED_AT_COLUMN].is_not(None),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, Table, case, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -59,6 +59,18 @@ class SyncState:
         return parse_cursor(self.cursor)
 
 
+def _is_behind(conn: Connection, table: Table, connection: str, entity: str, cursor: str) -> bool:
+    """Whether timestamp `cursor` is older than the saved timestamp cursor (read in `conn`)."""
+    new_at = parse_cursor(cursor)
+    if new_at is None:
+        return False
+    saved = conn.execute(
+        select(table.c.cursor).where(table.c.connection == connection, table.c.entity == entity)
+    ).scalar_one_or_none()
+    saved_at = parse_cursor(saved)
+    return saved_at is not None and new_at < saved_at
+
+
 class SyncStateStore:
     """Reads and writes the `sync_state` bookkeeping table."""
 
@@ -93,11 +105,15 @@ class SyncStateStore:
     ) -> None:
         """Record a run's progress in `conn`'s transaction (committed by the caller).
 
-        `cursor=None` keeps the saved cursor (use `reset` to clear it). `rows` is added to
-        `rows_total`. `last_synced_at` moves only when `status` is `success`.
+        `cursor=None` keeps the saved cursor (use `reset` to clear it). A timestamp cursor
+        older than the saved one also keeps it: a cursor never moves backwards, whatever order
+        two runs finish in (only `reset` moves it back). `rows` is added to `rows_total`.
+        `last_synced_at` moves only when `status` is `success`.
         """
         now = datetime.now(UTC)
         table = self._table
+        if cursor is not None and _is_behind(conn, table, connection, entity, cursor):
+            cursor = None
         values = {
             "connection": connection,
             "entity": entity,

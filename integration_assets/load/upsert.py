@@ -12,11 +12,13 @@ Call `ensure_tables` for the tables first (once per run); bookkeeping tables are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
+
 from integration_assets.load.bookkeeping import ensure_bookkeeping
-from integration_assets.load.quarantine import quarantine_records
+from integration_assets.load.quarantine import quarantine_records, resolve_superseded
 from integration_assets.load.result import UpsertResult
 from integration_assets.load.rows import prepare_batch
 from integration_assets.load.state import STATUS_RUNNING, SyncStateStore
@@ -24,7 +26,7 @@ from integration_assets.load.tables import parents_first
 from integration_assets.load.upsert_postgres import upsert_postgres
 from integration_assets.load.upsert_sqlite import upsert_sqlite
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import MappedBatch, TableSchema
+from integration_assets.mapping.tables import MappedBatch, TableSchema, join_key
 
 
 def upsert_batch(
@@ -37,12 +39,15 @@ def upsert_batch(
     run_id: str,
     cursor: str | None = None,
     save_cursor: bool = False,
+    in_transaction: Callable[[Connection], None] | None = None,
 ) -> UpsertResult:
     """Upsert `batch` (rows of `tables`, parents first) and return what happened.
 
     With `save_cursor`, the sync state of (connection, entity) records `cursor` (None keeps
     the saved one), `run_id` and status `running` in the same transaction; the caller saves
-    the final status when the run ends.
+    the final status when the run ends. Open quarantine rows of records that now loaded are
+    resolved as superseded, and `in_transaction(conn)` (when given) runs last, all in the
+    same transaction.
 
     Raises `TableSchemaError` for invalid tables, `BatchError` for rows that break the mapping
     contract, `NaiveDatetimeError` for timestamps without a time zone, and the driver's
@@ -54,8 +59,7 @@ def upsert_batch(
     prepared = prepare_batch(
         ordered, batch, connection=connection, run_id=run_id, synced_at=datetime.now(UTC)
     )
-    if batch.rejected or save_cursor:
-        ensure_bookkeeping(warehouse)
+    ensure_bookkeeping(warehouse)
     with warehouse.begin() as conn:
         if warehouse.dialect == "postgresql":
             counts = upsert_postgres(conn, warehouse.schema, ordered, prepared)
@@ -69,6 +73,17 @@ def upsert_batch(
             entity=entity,
             run_id=run_id,
         )
+        for root in (schema for schema in ordered if schema.parent is None):
+            resolve_superseded(
+                conn,
+                warehouse.dialect,
+                tenant=connection,
+                entity=entity,
+                record_keys=(
+                    join_key([row[column] for column in root.primary_key])
+                    for row in batch.rows.get(root.name, ())
+                ),
+            )
         if save_cursor:
             written = sum(
                 counts[schema.name].inserted for schema in ordered if schema.parent is None
@@ -76,4 +91,6 @@ def upsert_batch(
             SyncStateStore(warehouse).save(
                 conn, connection, entity, cursor, run_id, STATUS_RUNNING, rows=written
             )
+        if in_transaction is not None:
+            in_transaction(conn)
     return UpsertResult(counts, quarantined)

@@ -10,6 +10,9 @@ Safety: nothing from a mapping file is pasted into the code as text except colum
 which are validated identifiers (`^[a-z][a-z0-9_]*$`). Source keys, converters, defaults and
 error builders are passed in as bound names (`_k3`, `_pk1`, `_c3`, `_d3`, `_f3`). The generated
 source is kept on the function (`__source__`) so it can be read when debugging.
+
+Bad data versus bugs: each field's `try` quarantines only `BAD_VALUE_ERRORS`; any other
+exception is re-raised as `MappingBugError` naming the table, column and source path.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from integration_assets.mapping import reasons
-from integration_assets.mapping.converters import Converter
-from integration_assets.mapping.paths import Getter
+from integration_assets.mapping.converters import ConversionError, Converter
+from integration_assets.mapping.errors import MappingBugError
+from integration_assets.mapping.paths import Getter, PathError
 from integration_assets.mapping.spec import check_identifier
 from integration_assets.mapping.tables import ColumnType, Row
 
@@ -32,6 +36,11 @@ _FAST_PATH: dict[ColumnType, str] = {
     ColumnType.BOOLEAN: "type(raw) is bool",
     ColumnType.INTEGER: f"type(raw) is int and {-(2**63)} <= raw <= {2**63 - 1}",
 }
+
+BAD_VALUE_ERRORS: tuple[type[Exception], ...] = (ConversionError, PathError)
+"""What a converter or getter raises for bad data: the record is quarantined with a reason.
+Anything else it raises is a bug in that code, and the run fails with `MappingBugError`
+rather than quarantining every record for a reason that is not theirs."""
 
 Failure = Callable[[BaseException, int | None], str]
 Missing = Callable[[int | None], str]
@@ -59,6 +68,14 @@ def _failure(table: str, plan: FieldPlan, list_source: str | None) -> Failure:
         return f"{where}: {reasons.problem(exc, plan.column_type.value, plan.sensitive)}"
 
     return fail
+
+
+def _bug(table: str, plan: FieldPlan, list_source: str | None) -> Callable[[Exception], Exception]:
+    def bug(exc: Exception) -> Exception:
+        source = f"{list_source}[].{plan.source}" if list_source is not None else plan.source
+        return MappingBugError(table, plan.target, source, exc)
+
+    return bug
 
 
 def _missing(table: str, plan: FieldPlan, list_source: str | None) -> Missing:
@@ -118,9 +135,11 @@ def _field_code(number: int, plan: FieldPlan, index: str, fetch: str) -> list[st
         *(f"            {line}" for line in when_none),
         "        else:",
         f"            {value} = _c{number}(raw)",
-        "    except Exception as exc:",
+        "    except _BAD_VALUE as exc:",
         f"        {value} = None",
         f"        errors.append(_f{number}(exc, {index}))",
+        "    except Exception as exc:",
+        f"        raise _b{number}(exc) from exc",
     ]
 
 
@@ -153,7 +172,7 @@ def build_row_function(
     ):
         check_identifier(name)  # they are written into the code; never trust a caller blindly
     is_child = list_source is not None
-    namespace: dict[str, Any] = {"_copy": copy.deepcopy}
+    namespace: dict[str, Any] = {"_copy": copy.deepcopy, "_BAD_VALUE": BAD_VALUE_ERRORS}
     index = "index" if is_child else "None"
     lines = [
         "def map_row(record, errors, index, parent):"
@@ -172,6 +191,7 @@ def build_row_function(
         namespace[f"_d{number}"] = plan.default
         namespace[f"_f{number}"] = _failure(table, plan, list_source)
         namespace[f"_m{number}"] = _missing(table, plan, list_source)
+        namespace[f"_b{number}"] = _bug(table, plan, list_source)
         lines.extend(_field_code(number, plan, index, _fetch_code(number, plan, prefixes)))
     items = [f"{child!r}: parent[{parent!r}]" for child, parent in parent_key]
     items += [f"{plan.target!r}: v{number}" for number, plan in enumerate(fields)]

@@ -25,6 +25,7 @@ from integration_assets.mapping.tables import (
     RejectedRecord,
     Row,
     TableSchema,
+    join_key,
 )
 
 NOT_A_DICT_KEY = "value"
@@ -168,13 +169,13 @@ class CompiledMapping:
                 values.append(plan.convert(raw))
             except Exception:
                 return None
-        return _join_key(values)
+        return join_key(values)
 
     def _row_key(self, row: Row) -> str | None:
         values = [row[plan.target] for plan in self._key_plans]
         if any(value is None for value in values):
             return None
-        return _join_key(values)
+        return join_key(values)
 
     def map_records(self, records: Iterable[Any]) -> MappedBatch:
         """Map raw records to rows of every table; reject a record whole, with all reasons.
@@ -213,12 +214,6 @@ class CompiledMapping:
         for plan, rows in zip(children, child_rows, strict=True):
             batch_rows[plan.table] = rows
         return MappedBatch(rows=batch_rows, rejected=rejected)
-
-
-def _join_key(values: list[Any]) -> str:
-    if len(values) == 1:
-        return str(values[0])
-    return "|".join(str(value) for value in values)
 
 
 def compile_mapping(spec: MappingSpec) -> CompiledMapping:

@@ -93,14 +93,20 @@ def to_float(value: Any) -> float:
     if isinstance(value, bool):
         raise ConversionError(value, "float", "booleans are not numbers")
     if isinstance(value, int):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConversionError(value, "float", "too large for a float") from None
     if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
         result = float(value)
         if math.isfinite(result):
             return result
         raise ConversionError(value, "float", "not a finite number")
     if isinstance(value, float | Decimal) and _is_finite(value):
-        return float(value)
+        result = float(value)
+        if math.isfinite(result):
+            return result
+        raise ConversionError(value, "float", "too large for a float")
     raise ConversionError(value, "float")
 
 
@@ -157,7 +163,14 @@ def _aware_utc(parsed: datetime, original: Any) -> datetime:
         raise ConversionError(
             original, "datetime", "no UTC offset, so the instant is ambiguous (add Z or +hh:mm)"
         )
-    return parsed.astimezone(UTC)
+    return _in_utc(parsed, original)
+
+
+def _in_utc(parsed: datetime, original: Any) -> datetime:
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ConversionError(original, "datetime", "outside the representable years") from None
 
 
 def to_datetime(value: Any) -> datetime:
@@ -168,7 +181,7 @@ def to_datetime(value: Any) -> datetime:
             raise ConversionError(value, "datetime", "not an ISO 8601 timestamp") from None
         if parsed.tzinfo is not None:
             # fromisoformat only produces fixed offsets, which always have a utcoffset().
-            return parsed.astimezone(UTC)
+            return _in_utc(parsed, value)
         return _aware_utc(parsed, value)
     if isinstance(value, datetime):
         return _aware_utc(value, value)

@@ -49,6 +49,26 @@ class MappingError(ValueError):
         return "\n".join(lines)
 
 
+class MappingBugError(RuntimeError):
+    """Mapping code (a converter or transform) raised something other than "bad value".
+
+    That is a bug in the code, not in the record: quarantining would bury every record of the
+    run under a reason that is not theirs, so the run fails instead. The message names where
+    (table, column, source path) and the exception type, never the value (it may be personal
+    data); the original exception is chained as `__cause__`.
+    """
+
+    def __init__(self, table: str, column: str, source: str, error: BaseException) -> None:
+        self.table = table
+        self.column = column
+        self.source = source
+        super().__init__(
+            f"bug in the mapping code for {table}.{column} (source {source}): "
+            f"{type(error).__name__} raised while converting a value. This is not bad data, so "
+            f"no record was quarantined; fix the converter or transform and run again."
+        )
+
+
 def _label(entry: Any) -> str:
     """` (target 'email')` for a mapping entry, so a path is readable without counting."""
     if isinstance(entry, dict):

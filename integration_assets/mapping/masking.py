@@ -27,6 +27,13 @@ def _mask(text: str) -> str:
     return f"{text[0]}***{text[-1]}"
 
 
+def mask_text(text: str) -> str:
+    """`text` as is, or masked when it looks like an email address or phone number."""
+    if _LOOKS_LIKE_EMAIL.search(text) or _LOOKS_LIKE_PHONE.match(text):
+        return _mask(text)
+    return text
+
+
 def describe_value(value: Any, sensitive: bool = False) -> str:
     """`'abc' (str)`, `4.5 (float)`, `a dict (3 keys)`; masked when personal data is possible."""
     kind = type(value).__name__

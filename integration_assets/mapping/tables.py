@@ -64,6 +64,14 @@ class TableSchema:
 Row = dict[str, Any]
 
 
+def join_key(values: list[Any]) -> str:
+    """A record's primary key values as one text (`|`-joined when composite); the quarantine
+    matches rejected records with their later good versions by it."""
+    if len(values) == 1:
+        return str(values[0])
+    return "|".join(str(value) for value in values)
+
+
 @dataclass(frozen=True)
 class RejectedRecord:
     """A raw record the mapping could not turn into rows, with every reason. Never dropped:

@@ -15,13 +15,14 @@ from dagster import ExecuteInProcessResult, Failure
 from integration_assets.connectors.connections import ConnectionsFileError, MissingSecretError
 from integration_assets.extract import AuthenticationError
 from integration_assets.load.tables import SchemaDriftError, TableSchemaError
-from integration_assets.mapping.errors import MappingError
+from integration_assets.mapping.errors import MappingBugError, MappingError
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     AuthenticationError,
     MissingSecretError,
     ConnectionsFileError,
     MappingError,
+    MappingBugError,
     TableSchemaError,
     SchemaDriftError,
 )

@@ -80,11 +80,14 @@ class SyncSettingsResource(ConfigurableResource):
     backoff_cap_seconds: float = 30.0
     page_size: int | None = None
     """Records per request; unset means the connector's default (the vendor's maximum)."""
+    lock_timeout_seconds: float = 300.0
+    """How long a load waits for another load of the same partition and entity to finish."""
 
     def settings(self) -> SyncSettings:
         return SyncSettings(
             batch_records=self.batch_records,
             landing_retention=timedelta(days=self.landing_retention_days),
+            lock_timeout=timedelta(seconds=self.lock_timeout_seconds),
             extract=ExtractSettings(
                 max_attempts=self.max_attempts,
                 backoff_base=self.backoff_base_seconds,

@@ -9,6 +9,7 @@ two functions, and so is anything else that wants to run a sync.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import httpx
 from integration_assets.extract import ExtractSettings, PageStream, records_from_body
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.landing import LandingStore
+from integration_assets.load.lock import DEFAULT_LOCK_TIMEOUT, HeldLock, writer_lock
 from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncStateStore
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
@@ -28,6 +30,8 @@ from integration_assets.mapping.tables import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
 from integration_assets.sync.target import SyncTarget
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """Called as `progress(step, pages, records)` after each page (step is "extract" or "load")."""
@@ -40,6 +44,8 @@ class SyncSettings:
     batch_records: int = 10_000
     landing_retention: timedelta = timedelta(days=7)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
+    lock_timeout: timedelta = DEFAULT_LOCK_TIMEOUT
+    """How long a load waits for another load of the same (connection, entity) to finish."""
 
 
 @dataclass(frozen=True)
@@ -239,8 +245,36 @@ def run_load(
     Every batch is one transaction (rows, child rows, quarantined records). The cursor is
     written only in the final batch's transaction, so a crash anywhere leaves the cursor where
     it was and the next run re-reads the window; the upsert guard makes that harmless.
+
+    The whole load holds the writer lock of (connection, entity) (see `load.lock`), and the
+    saved cursor is read only once it is held, so two loads never interleave and the cursor
+    never moves backwards; a second load waits up to `settings.lock_timeout`, then raises
+    `SyncBusyError` having written nothing.
     """
     settings = settings or SyncSettings()
+    with writer_lock(
+        warehouse,
+        target.connection.name,
+        target.entity_name,
+        timeout=settings.lock_timeout,
+        on_wait=lambda: logger.info(
+            "waiting for another load of %s/%s to finish",
+            target.connection.name,
+            target.entity_name,
+        ),
+    ) as lock:
+        return _load_locked(target, warehouse, extracted, run_id, settings, progress, lock)
+
+
+def _load_locked(
+    target: SyncTarget,
+    warehouse: Warehouse,
+    extracted: ExtractResult,
+    run_id: str,
+    settings: SyncSettings,
+    progress: Progress | None,
+    lock: HeldLock,
+) -> LoadResult:
     started = time.perf_counter()
     ensure_bookkeeping(warehouse)
     mapping = target.mapping
@@ -258,6 +292,7 @@ def run_load(
                 target, landing, extracted, settings.batch_records, tracker, progress
             )
             for batch in batches_iter:
+                lock.check()
                 total += upsert_batch(
                     warehouse,
                     mapping.tables,

@@ -84,3 +84,21 @@ def test_reset_forgets_the_cursor(warehouse: Warehouse) -> None:
 )
 def test_parse_cursor(cursor: str | None, expected: datetime | None) -> None:
     assert parse_cursor(cursor) == expected
+
+
+def test_a_timestamp_cursor_never_moves_backwards_except_by_reset(warehouse: Warehouse) -> None:
+    store = SyncStateStore(warehouse)
+
+    def save(cursor: str | None, run_id: str) -> str | None:
+        with warehouse.begin() as conn:
+            store.save(conn, "shop", "customers", cursor, run_id, STATUS_SUCCESS)
+        state = store.get("shop", "customers")
+        assert state is not None and state.last_run_id == run_id
+        return state.cursor
+
+    assert save("2024-05-01T12:00:00Z", "r1") == "2024-05-01T12:00:00Z"
+    assert save("2024-05-01T11:59:59.900000+00:00", "r2") == "2024-05-01T12:00:00Z"
+    assert save("2024-05-01T14:00:01+02:00", "r3") == "2024-05-01T14:00:01+02:00"
+    assert save("opaque-token", "r4") == "opaque-token"  # not a timestamp: no order to keep
+    store.reset("shop", "customers")
+    assert save("2024-01-01T00:00:00Z", "r5") == "2024-01-01T00:00:00Z"

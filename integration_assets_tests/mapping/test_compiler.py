@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from integration_assets.mapping import MappingSpec, compile_mapping
 from integration_assets.mapping.compiler import CompiledMapping
+from integration_assets.mapping.converters import CONVERTERS
+from integration_assets.mapping.errors import MappingBugError
 from integration_assets.mapping.tables import ColumnSchema, ColumnType
 from integration_assets_tests.mapping.conftest import customer_mapping, order_mapping
 
@@ -245,3 +249,34 @@ def test_a_json_default_is_a_fresh_value_in_every_row() -> None:
     first["properties"]["vip"] = True
 
     assert second["properties"] == {}
+
+
+def _buggy(value: Any) -> Any:
+    return {"known": 1}[value]  # a converter with a bug: KeyError on every value
+
+
+@pytest.mark.parametrize(
+    ("parent_price", "where"),
+    [
+        ("SECRET", ("shopify_orders", "total_price", "total_price")),
+        (None, ("shopify_order_line_items", "price", "line_items[].price")),
+    ],
+)
+def test_a_bug_in_mapping_code_fails_loudly_instead_of_quarantining(
+    monkeypatch: pytest.MonkeyPatch, parent_price: str | None, where: tuple[str, str, str]
+) -> None:
+    monkeypatch.setitem(CONVERTERS, ColumnType.DECIMAL, _buggy)
+    mapping = compiled(order_mapping())
+    record = order(total_price=parent_price, line_items=[{"id": 1, "price": "SECRET"}])
+    with pytest.raises(MappingBugError) as raised:
+        mapping.map_records([record])
+    error = raised.value
+    assert (error.table, error.column, error.source) == where
+    assert isinstance(error.__cause__, KeyError)
+    assert "SECRET" not in str(error)
+    assert "KeyError" in str(error) and "not bad data" in str(error)
+
+
+def test_bad_values_are_still_quarantined_not_treated_as_bugs() -> None:
+    batch = compiled(order_mapping()).map_records([order(total_price="abc")])
+    assert batch.rows["shopify_orders"] == [] and len(batch.rejected) == 1

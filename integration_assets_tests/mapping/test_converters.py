@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from integration_assets.mapping.converters import (
+    CONVERTERS,
     ConversionError,
     to_boolean,
     to_date,
@@ -122,3 +123,53 @@ def test_personal_data_never_appears_in_a_reason() -> None:
     assert "bob.norman" not in email_reason and "masked" in email_reason
     assert "613-555" not in phone_reason and "masked" in phone_reason
     assert "16135550123" not in flagged_reason and "masked" in flagged_reason
+
+
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    0,
+    -(2**70),
+    10**400,
+    1e308,
+    float("nan"),
+    float("-inf"),
+    Decimal("1e400"),
+    Decimal("NaN"),
+    Decimal("-sNaN"),
+    "",
+    " 1 ",
+    "1e400",
+    "١٢",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "9999-12-31",
+    "yes",
+    {"a": 1},
+    [1, 2],
+    (1,),
+    b"bytes",
+    object(),
+    datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+    datetime(2024, 1, 1),
+    date(2024, 1, 1),
+    10**20,
+    -(10**4000),
+]
+
+
+@pytest.mark.parametrize("column_type", list(CONVERTERS))
+def test_every_converter_refuses_bad_values_only_with_conversion_error(column_type: Any) -> None:
+    """Anything else escaping a converter would fail the run as a mapping bug."""
+    convert = CONVERTERS[column_type]
+    escaped: list[str] = []
+    refused = 0
+    for value in ODD_VALUES:
+        try:
+            convert(value)
+        except ConversionError:
+            refused += 1
+        except Exception as exc:
+            escaped.append(f"{type(exc).__name__} for {type(value).__name__}")
+    assert escaped == []
+    assert refused > len(ODD_VALUES) // 3
