@@ -254,3 +254,11 @@ def test_names_that_would_escape_the_mappings_directory_are_refused(mappings_dir
         load_mapping("shopify", "../../etc/passwd", mappings_dir=mappings_dir)
     with pytest.raises(MappingError, match="not a valid name"):
         load_mapping("shopify", "customers", connection="../x", mappings_dir=mappings_dir)
+
+
+@pytest.mark.parametrize("name", ["customers\n", "shop\n"])
+def test_names_with_a_trailing_newline_are_refused(mappings_dir: Path, name: str) -> None:
+    with pytest.raises(MappingError, match="not a valid name"):
+        load_mapping("shopify", name, mappings_dir=mappings_dir)
+    with pytest.raises(MappingError, match="not a valid name"):
+        load_mapping("shopify", "customers", connection=name, mappings_dir=mappings_dir)
