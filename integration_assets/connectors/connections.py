@@ -10,11 +10,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from integration_assets.connectors import get_connector
+from integration_assets.connectors.origin import describe_origin, is_loopback_host
 
 Cadence = Literal["realtime", "15m", "hourly", "daily", "manual"]
 CONNECTIONS_ENV_VAR = "INTEGRATION_CONNECTIONS"
@@ -51,6 +60,8 @@ class Connection(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0)
     lookback_seconds: int = Field(default=300, ge=0)
     rate_limit: RateLimitOverride | None = None
+    allow_insecure_http: bool = False
+    """Permit an `http://` base_url off loopback (credentials then cross the network in clear)."""
 
     @field_validator("base_url")
     @classmethod
@@ -58,6 +69,19 @@ class Connection(BaseModel):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _https_off_loopback(self) -> Connection:
+        """Plain HTTP would send the token in clear: only to this machine, unless opted in."""
+        if self.base_url is None or not self.base_url.startswith("http://"):
+            return self
+        if self.allow_insecure_http or is_loopback_host(urlsplit(self.base_url).hostname or ""):
+            return self
+        raise ValueError(
+            f"base_url {describe_origin(self.base_url)} uses plain http:// to a host that is not "
+            "this machine, which would send the credentials unencrypted: use https://, or set "
+            "`allow_insecure_http: true` on the connection if you really mean it"
+        )
 
     @field_validator("secrets")
     @classmethod

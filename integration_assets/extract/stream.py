@@ -19,6 +19,7 @@ from types import TracebackType
 import httpx
 
 from integration_assets.connectors.connections import Connection
+from integration_assets.connectors.origin import describe_origin, same_origin
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
 from integration_assets.extract.errors import ExtractError
 from integration_assets.extract.fetch import PageFetcher, StreamContext
@@ -221,6 +222,25 @@ class PageStream:
                 following = paginator.next_request(
                     request, fetched.headers, fetched.document, len(fetched.page.records)
                 )
+                if following is not None and not same_origin(
+                    following.full_url, self.first_request.url
+                ):
+                    raise ExtractError(
+                        vendor=self.spec.vendor,
+                        connection=self.connection.name,
+                        entity=self.entity.name,
+                        method="GET",
+                        url=describe_origin(following.full_url),
+                        summary=f"next-page link after page {number} leaves the connection's origin",
+                        reason=(
+                            f"it points to {describe_origin(following.full_url)}, not "
+                            f"{describe_origin(self.first_request.url)}; the request was not "
+                            "sent, because it would carry the connection's credentials there"
+                        ),
+                        hint="check the connection's base_url and the vendor's answers",
+                        status=fetched.page.status,
+                        attempts=1,
+                    )
                 if following is not None and following.full_url in seen:
                     raise ExtractError(
                         vendor=self.spec.vendor,

@@ -40,6 +40,7 @@ from sqlalchemy.schema import CreateSchema
 
 from integration_assets.load.ddl import ddl_transaction
 from integration_assets.load.identifiers import validate_identifier
+from integration_assets.load.rls import enable_row_level_security
 from integration_assets.load.types import JsonDocument, UtcDateTime
 from integration_assets.load.warehouse import Dialect, Warehouse
 
@@ -214,8 +215,8 @@ def ensure_bookkeeping(warehouse: Warehouse, *extra: MetaData) -> None:
 
     Safe to call from several processes at once (see `ddl.py`). `extra` are other stages'
     bookkeeping `MetaData` (tables defined with `bookkeeping_table`), created in the same
-    transaction. Once it succeeded for a `Warehouse` without `extra`, later calls return at
-    once.
+    transaction. Every one gets row level security on Postgres (see `rls.py`). Once it
+    succeeded for a `Warehouse` without `extra`, later calls return at once.
     """
     if warehouse.bookkeeping_ready and not extra:
         return
@@ -229,4 +230,6 @@ def ensure_bookkeeping(warehouse: Warehouse, *extra: MetaData) -> None:
         _upgrade_quarantine(connection, tables.quarantine)
         if warehouse.dialect == "postgresql":
             _tune_landing_body(connection, tables.landing_pages)
+        for metadata in (tables.metadata, *extra):
+            enable_row_level_security(connection, metadata.sorted_tables)
     warehouse.bookkeeping_ready = True

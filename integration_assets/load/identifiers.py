@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-IDENTIFIER_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# The one identifier rule of the project (mapping files check theirs with it too). Always
+# applied with `fullmatch`: `re.match` with a `$` anchor accepts a trailing newline.
+IDENTIFIER_REGEX = r"[a-z_][a-z0-9_]{0,62}"
+IDENTIFIER_PATTERN = re.compile(IDENTIFIER_REGEX)
 MAX_IDENTIFIER_LENGTH = 63
 
 
@@ -19,9 +22,14 @@ class InvalidIdentifierError(ValueError):
     """A table, column or schema name is not a safe lower-case SQL identifier."""
 
 
+def is_identifier(name: object) -> bool:
+    """Whether `name` is, as a whole, a safe lower-case SQL identifier."""
+    return isinstance(name, str) and IDENTIFIER_PATTERN.fullmatch(name) is not None
+
+
 def validate_identifier(name: str, what: str = "identifier") -> str:
-    """Return `name` unchanged when it matches `IDENTIFIER_PATTERN`, else raise."""
-    if not isinstance(name, str) or not IDENTIFIER_PATTERN.fullmatch(name):
+    """Return `name` unchanged when it is an identifier (`is_identifier`), else raise."""
+    if not is_identifier(name):
         raise InvalidIdentifierError(
             f"invalid {what} {name!r}: use lower-case letters, digits and underscores, "
             f"starting with a letter or underscore, at most {MAX_IDENTIFIER_LENGTH} characters"

@@ -229,13 +229,32 @@ class LandingStore:
                 )
             ).rowcount
 
-    def prune(self, older_than: timedelta, *, now: datetime | None = None) -> int:
-        """Delete pages fetched more than `older_than` ago; returns how many were deleted."""
+    def prune(
+        self,
+        older_than: timedelta,
+        *,
+        now: datetime | None = None,
+        connection: str | None = None,
+        entity: str | None = None,
+        keep_run: str | None = None,
+    ) -> int:
+        """Delete pages fetched more than `older_than` ago; returns how many were deleted.
+
+        `connection` and `entity` narrow it to one sync's pages; `keep_run`'s pages stay
+        whatever their age (the run in progress still needs them).
+        """
         ensure_bookkeeping(self._warehouse)
         cutoff = (now or datetime.now(UTC)) - older_than
         table = self._table
+        where = [table.c.fetched_at < cutoff]
+        if connection is not None:
+            where.append(table.c.connection == connection)
+        if entity is not None:
+            where.append(table.c.entity == entity)
+        if keep_run is not None:
+            where.append(table.c.run_id != keep_run)
         with self._warehouse.begin() as conn:
-            return conn.execute(delete(table).where(table.c.fetched_at < cutoff)).rowcount
+            return conn.execute(delete(table).where(*where)).rowcount
 
 
 def _utc(value: datetime) -> datetime:

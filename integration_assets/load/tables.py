@@ -35,6 +35,7 @@ from sqlalchemy.schema import CreateColumn, CreateSchema
 
 from integration_assets.load.ddl import ddl_transaction
 from integration_assets.load.identifiers import derived_identifier, validate_identifier
+from integration_assets.load.rls import enable_row_level_security
 from integration_assets.load.types import UtcDateTime, column_type
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.tables import ColumnType, TableSchema
@@ -320,7 +321,8 @@ def _reconcile(connection: Connection, table: Table, changes: SchemaChanges) -> 
 def ensure_tables(warehouse: Warehouse, schemas: Iterable[TableSchema]) -> SchemaChanges:
     """Create missing warehouse tables and add columns the mappings gained.
 
-    Idempotent and safe to run from several processes at once. Raises `TableSchemaError` for
+    Every table gets row level security on Postgres (see `rls.py`). Idempotent and safe to
+    run from several processes at once. Raises `TableSchemaError` for
     an invalid schema and `SchemaDriftError` when an existing table changed in a way that
     needs a manual migration.
     """
@@ -336,6 +338,7 @@ def ensure_tables(warehouse: Warehouse, schemas: Iterable[TableSchema]) -> Schem
             else:
                 table.create(connection)
                 changes.created.append(schema.name)
+            enable_row_level_security(connection, [table])
     return changes
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from integration_assets.load.bookkeeping import ensure_bookkeeping
+from integration_assets.load.errors import database_errors_redacted
 from integration_assets.load.quarantine import quarantine_records, resolve_superseded
 from integration_assets.load.result import UpsertResult
 from integration_assets.load.rows import prepare_batch
@@ -51,7 +52,8 @@ def upsert_batch(
 
     Raises `TableSchemaError` for invalid tables, `BatchError` for rows that break the mapping
     contract, `NaiveDatetimeError` for timestamps without a time zone, and the driver's
-    error (e.g. a NOT NULL violation) from the database; in every case nothing is written.
+    error (e.g. a NOT NULL violation) from the database, its row values redacted (see
+    `errors.py`); in every case nothing is written.
     """
     if not connection or not entity or not run_id:
         raise ValueError("connection, entity and run_id must be non-empty")
@@ -60,7 +62,8 @@ def upsert_batch(
         ordered, batch, connection=connection, run_id=run_id, synced_at=datetime.now(UTC)
     )
     ensure_bookkeeping(warehouse)
-    with warehouse.begin() as conn:
+    redacted = database_errors_redacted(f"loading {entity} of connection {connection!r}")
+    with redacted, warehouse.begin() as conn:
         if warehouse.dialect == "postgresql":
             counts = upsert_postgres(conn, warehouse.schema, ordered, prepared)
         else:

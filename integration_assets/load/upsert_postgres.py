@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from integration_assets.load.encoding import dumps_json_str
+from integration_assets.load.errors import redact_database_error
 from integration_assets.load.guard import postgres_guard_sql
 from integration_assets.load.identifiers import derived_identifier
 from integration_assets.load.result import TableCounts
@@ -156,11 +157,11 @@ def _stage(cursor: psycopg.Cursor[Any], sql: _TableSql, rows: Sequence[list[Any]
         _copy_rows(cursor, sql, rows, binary=True)
     except (TypeError, ValueError, OverflowError) as exc:
         cursor.execute("ROLLBACK TO SAVEPOINT _ia_stage")
-        logger.warning(
+        logger.warning(  # the exception's class only: its text may quote a customer's value
             "table %s: a value does not have the Python type of its column (%s); "
             "loading this batch through text COPY, which is slower",
             sql.schema.name,
-            exc,
+            type(exc).__name__,
         )
         _copy_rows(cursor, sql, rows, binary=False)
     cursor.execute("RELEASE SAVEPOINT _ia_stage")
@@ -268,7 +269,7 @@ def upsert_postgres(
     """Write the prepared rows of every table (parents first) in `connection`'s transaction.
 
     Driver errors are re-raised as SQLAlchemy's (`IntegrityError`, `DataError` …), as on
-    SQLite, naming the table that failed.
+    SQLite, naming the table that failed, with row values redacted (see `errors.py`).
     """
     quote: Quote = connection.dialect.identifier_preparer.quote_identifier
     sqls = {
@@ -297,10 +298,12 @@ def upsert_postgres(
                 if track and (counts[current].written or counts[current].deleted):
                     with_changes.add(current)
     except psycopg.Error as exc:
-        raise DBAPIError.instance(
-            f"upsert into table {current!r}", None, exc, psycopg.Error
-        ) from exc
-    return counts
+        error = redact_database_error(
+            DBAPIError.instance(None, None, exc, psycopg.Error), f"upsert into table {current!r}"
+        )
+    else:
+        return counts
+    raise error  # outside the handler: no chained cause carries the driver's DETAIL
 
 
 def _write_table(

@@ -14,6 +14,8 @@ Why the engine is configured the way it is:
   deferred transaction that tries to upgrade to a writer after another process committed
   fails at once with SQLITE_BUSY instead of waiting. `Warehouse.read()` opens a deferred,
   read-only transaction for readers that never write.
+- Both engines hide statement parameters in errors and logs (`hide_parameters`): they are
+  customers' data. `errors.py` removes the values the server itself quotes.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ def _create_engine(url: URL) -> Engine:
         return create_engine(
             url,
             pool_pre_ping=True,
+            hide_parameters=True,
             connect_args={"prepare_threshold": None},
             json_serializer=dumps_json_str,
             json_deserializer=loads_json,
@@ -132,6 +135,7 @@ def _create_engine(url: URL) -> Engine:
         path.expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
+        hide_parameters=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         json_serializer=dumps_json_str,
         json_deserializer=loads_json,

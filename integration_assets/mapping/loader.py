@@ -37,7 +37,7 @@ def default_mappings_dir() -> Path:
 
 
 def _checked_name(kind: str, value: str) -> str:
-    if not _PATH_NAME.match(value):
+    if not _PATH_NAME.fullmatch(value):
         raise MappingError(
             None, [Problem("", f"{kind} {value!r} is not a valid name (lower-case, digits, _ -)")]
         )

@@ -13,7 +13,6 @@ flatten-into-columns) are new optional attributes or new kinds of mapping entry.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -28,11 +27,13 @@ from pydantic import (
     model_validator,
 )
 
+from integration_assets.load.identifiers import IDENTIFIER_REGEX, is_identifier
 from integration_assets.mapping.converters import ConversionError, converter_for
 from integration_assets.mapping.paths import parse_path
 from integration_assets.mapping.tables import ColumnType
 
-IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+# The load stage's identifier rule, minus a leading '_' (reserved for metadata columns).
+IDENTIFIER_PATTERN = rf"^(?!_){IDENTIFIER_REGEX}$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 METADATA_COLUMNS = (
     "_connection",
@@ -42,7 +43,6 @@ METADATA_COLUMNS = (
     "_row_hash",
     "_deleted_at",
 )
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 # Keys cannot be free text, floats or JSON blobs: they must compare exactly.
 _KEY_TYPES = frozenset(
     {ColumnType.STRING, ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE}
@@ -57,7 +57,7 @@ def check_identifier(value: str) -> str:
             f"{value!r} starts with '_', which is reserved for metadata columns "
             f"({', '.join(METADATA_COLUMNS)})"
         )
-    if not _IDENTIFIER.match(value):
+    if not is_identifier(value):
         raise ValueError(
             f"{value!r} is not a valid identifier: use 1-63 lower-case letters, digits and "
             "underscores, starting with a letter"

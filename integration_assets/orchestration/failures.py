@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster import ExecuteInProcessResult, Failure
+from sqlalchemy.exc import DataError, IntegrityError
 
 from integration_assets.connectors.connections import ConnectionsFileError, MissingSecretError
 from integration_assets.extract import AuthenticationError
@@ -25,6 +26,8 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     MappingBugError,
     TableSchemaError,
     SchemaDriftError,
+    IntegrityError,  # a row the warehouse refuses (constraint) is refused again on retry
+    DataError,  # ... and so is a value its column type cannot hold
 )
 _WRAPPERS = ("RetryRequestedFromPolicy", "Failure")
 

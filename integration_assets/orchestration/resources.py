@@ -71,10 +71,12 @@ class ConnectionsResource(ConfigurableResource):
 
 
 class SyncSettingsResource(ConfigurableResource):
-    """Batching, landing retention and the HTTP retry budget."""
+    """Batching, landing and quarantine retention and the HTTP retry budget."""
 
     batch_records: int = 10_000
     landing_retention_days: float = 7.0
+    quarantine_retention_days: float = 90.0
+    """After this, resolved quarantine entries are deleted and open ones lose their raw record."""
     max_attempts: int = 6
     backoff_base_seconds: float = 0.5
     backoff_cap_seconds: float = 30.0
@@ -88,6 +90,7 @@ class SyncSettingsResource(ConfigurableResource):
             batch_records=self.batch_records,
             landing_retention=timedelta(days=self.landing_retention_days),
             lock_timeout=timedelta(seconds=self.lock_timeout_seconds),
+            quarantine_retention=timedelta(days=self.quarantine_retention_days),
             extract=ExtractSettings(
                 max_attempts=self.max_attempts,
                 backoff_base=self.backoff_base_seconds,

@@ -22,6 +22,7 @@ from integration_assets.extract import ExtractSettings, PageStream, records_from
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.landing import LandingStore
 from integration_assets.load.lock import DEFAULT_LOCK_TIMEOUT, HeldLock, writer_lock
+from integration_assets.load.retention import expire_quarantine
 from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncStateStore
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
@@ -43,6 +44,7 @@ class SyncSettings:
 
     batch_records: int = 10_000
     landing_retention: timedelta = timedelta(days=7)
+    quarantine_retention: timedelta = timedelta(days=90)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     lock_timeout: timedelta = DEFAULT_LOCK_TIMEOUT
     """How long a load waits for another load of the same (connection, entity) to finish."""
@@ -116,6 +118,8 @@ def run_extract(
     # A retried extract of the same run starts its landing afresh, so no page of an earlier
     # attempt (which may have seen other data) is loaded twice.
     landing.delete_run(run_id, connection, entity)
+    # Pruned here too, not only after a successful load: landing stays bounded while loads fail.
+    landing.prune(settings.landing_retention, connection=connection, entity=entity, keep_run=run_id)
     stream = PageStream(
         target.connector,
         entity,
@@ -279,6 +283,12 @@ def _load_locked(
     ensure_bookkeeping(warehouse)
     mapping = target.mapping
     ensure_tables(warehouse, mapping.tables)
+    expire_quarantine(
+        warehouse,
+        settings.quarantine_retention,
+        connection=target.connection.name,
+        entity=target.entity_name,
+    )
     landing = LandingStore(warehouse)
     state = SyncStateStore(warehouse).get(target.connection.name, target.entity_name)
     previous_cursor = state.cursor if state else None

@@ -96,3 +96,50 @@ def test_secrets_are_read_from_the_named_variable_and_the_error_names_only_the_v
     }
     with pytest.raises(MissingSecretError, match="SHOPIFY_DEMO_SHOP_TOKEN"):
         shop.resolve_secrets({})
+
+
+def test_plain_http_off_loopback_is_refused_and_the_error_says_how_to_opt_in(
+    tmp_path: Path,
+) -> None:
+    insecure = GOOD.replace("https://demo-shop.myshopify.com/", "http://demo-shop.myshopify.com")
+    path = write(tmp_path, insecure)
+
+    with pytest.raises(ConnectionsFileError) as error:
+        load_connections(path)
+
+    message = str(error.value)
+    assert "connections.0" in message and "http://demo-shop.myshopify.com:80" in message
+    assert "allow_insecure_http: true" in message
+
+
+def test_plain_http_off_loopback_is_accepted_when_the_connection_opts_in(tmp_path: Path) -> None:
+    insecure = GOOD.replace(
+        "base_url: https://demo-shop.myshopify.com/",
+        "base_url: http://10.0.0.5:8080\n    allow_insecure_http: true",
+    )
+
+    shop, _ = load_connections(write(tmp_path, insecure))
+
+    assert shop.api_base_url.startswith("http://10.0.0.5:8080/") and shop.allow_insecure_http
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8701", "http://127.5.6.7", "http://localhost:9000", "http://[::1]:8701"],
+)
+def test_plain_http_on_loopback_is_accepted(tmp_path: Path, base_url: str) -> None:
+    path = write(tmp_path, GOOD.replace("https://demo-shop.myshopify.com/", base_url))
+
+    shop, _ = load_connections(path)
+
+    assert shop.base_url == base_url
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://localhost.evil.example", "http://127.0.0.1.nip.io", "http://[::2]"]
+)
+def test_hosts_that_only_look_like_loopback_are_not(tmp_path: Path, base_url: str) -> None:
+    with pytest.raises(ConnectionsFileError, match="allow_insecure_http"):
+        load_connections(
+            write(tmp_path, GOOD.replace("https://demo-shop.myshopify.com/", base_url))
+        )

@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -364,6 +365,51 @@ def test_a_vendor_pointing_back_to_a_read_page_is_a_loop_error(time: FakeTime) -
         ]
         with pytest.raises(ExtractError, match="pagination loop after page 2"):
             list(stream(base, time))
+
+
+def test_a_next_link_to_another_port_is_refused_and_nothing_is_sent_there(
+    time: FakeTime,
+) -> None:
+    app, elsewhere = ScriptedApp([]), ScriptedApp([Scripted(body=customers(2))])
+    with serve(app) as base, serve(elsewhere) as other:
+        app.script = [Scripted(body=customers(1), headers=link(other, "p2"))]
+        with pytest.raises(ExtractError) as caught:
+            list(stream(base, time))
+    message = str(caught.value)
+    assert "leaves the connection's origin" in message
+    assert f"points to {other}, not {base}" in message
+    assert "page_info" not in message and TOKEN not in message
+    assert len(app.seen) == 1 and elsewhere.seen == []
+
+
+@pytest.mark.parametrize(
+    "swap",
+    [
+        lambda base: base.replace("127.0.0.1", "localhost"),  # another host, same server
+        lambda base: base.replace("http://", "https://"),  # another scheme
+        lambda base: base + "@evil.example",  # the base as userinfo: the host is evil.example
+    ],
+)
+def test_a_next_link_to_another_host_or_scheme_is_refused(time: FakeTime, swap: Any) -> None:
+    app = ScriptedApp([])
+    with serve(app) as base:
+        app.script = [Scripted(body=customers(1), headers=link(swap(base), "p2"))]
+        with pytest.raises(ExtractError, match="leaves the connection's origin") as caught:
+            list(stream(base, time))
+    assert len(app.seen) == 1
+    assert f"{base}@" not in str(caught.value)  # never the userinfo part
+
+
+def test_a_next_link_on_the_same_origin_written_differently_is_followed(time: FakeTime) -> None:
+    app = ScriptedApp([])
+    with serve(app) as base:
+        upper = base.replace("http://", "HTTP://")
+        app.script = [
+            Scripted(body=customers(1), headers=link(upper, "p2")),
+            Scripted(body=customers()),
+        ]
+        assert [p.number for p in stream(base, time)] == [1, 2]
+    assert len(app.seen) == 2
 
 
 def test_connection_refused_is_retried_then_reported(time: FakeTime) -> None:

@@ -138,6 +138,18 @@ def test_bad_column_names_are_refused_with_the_rule(
     assert problem in message
 
 
+@pytest.mark.parametrize("target", ["email\n", "email\r\n", "\nemail"])
+def test_a_name_with_a_newline_is_refused_by_the_loader_not_by_generated_code(
+    write_json: WriteJson, mappings_dir: Path, target: str
+) -> None:
+    write_json("shopify/customers.json", with_field(1, target=target))
+
+    message = load_error(mappings_dir)  # a MappingError, never a SyntaxError later
+
+    assert "mappings[1]" in message and ".target" in message
+    assert f"{target!r} is not a valid identifier" in message
+
+
 def test_a_bad_table_name_is_refused(write_json: WriteJson, mappings_dir: Path) -> None:
     write_json("shopify/customers.json", customer_mapping(table="shopify customers"))
 
@@ -242,3 +254,11 @@ def test_names_that_would_escape_the_mappings_directory_are_refused(mappings_dir
         load_mapping("shopify", "../../etc/passwd", mappings_dir=mappings_dir)
     with pytest.raises(MappingError, match="not a valid name"):
         load_mapping("shopify", "customers", connection="../x", mappings_dir=mappings_dir)
+
+
+@pytest.mark.parametrize("name", ["customers\n", "shop\n"])
+def test_names_with_a_trailing_newline_are_refused(mappings_dir: Path, name: str) -> None:
+    with pytest.raises(MappingError, match="not a valid name"):
+        load_mapping("shopify", name, mappings_dir=mappings_dir)
+    with pytest.raises(MappingError, match="not a valid name"):
+        load_mapping("shopify", "customers", connection=name, mappings_dir=mappings_dir)
