@@ -9,7 +9,9 @@ Tables defined here:
 
 - `sync_state`: the saved cursor and last run of each (connection, entity).
 - `landing_pages`: raw pages as fetched, so loads can be retried and mappings replayed without
-  calling the vendor again. Bodies are ~100 KB-1 MB of JSON: on Postgres the column uses lz4
+  calling the vendor again. With each page, where its walk goes on (`next_url`: the next
+  request's URL, '' after the last page, NULL when unknown) and when the walk began on the
+  vendor's clock (`walk_started_at`), so a retried extract resumes instead of restarting. Bodies are ~100 KB-1 MB of JSON: on Postgres the column uses lz4
   TOAST compression when the server has it (measured on PG 15 with 400 KB JSON pages: lz4
   writes at ~230-320 MB/s, uncompressed EXTERNAL storage ~140-200 MB/s, the default pglz
   ~65 MB/s; lz4 is also 3.6x smaller), else uncompressed EXTERNAL storage.
@@ -36,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateSchema
 
+from integration_assets.load.columns import add_missing_columns
 from integration_assets.load.ddl import ddl_transaction
 from integration_assets.load.identifiers import validate_identifier
 from integration_assets.load.types import JsonDocument, UtcDateTime
@@ -105,6 +108,8 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
         Column("url", Text, nullable=True),
         Column("record_count", Integer, nullable=False),
         Column("body", LargeBinary, nullable=False),
+        Column("next_url", Text, nullable=True),
+        Column("walk_started_at", UtcDateTime, nullable=True),
         Index("integration_landing_pages_fetched_at", "fetched_at"),
     )
     quarantine_id_type = Integer if dialect == "sqlite" else BigInteger
@@ -168,6 +173,7 @@ def ensure_bookkeeping(warehouse: Warehouse, *extra: MetaData) -> None:
         if warehouse.dialect == "postgresql":
             connection.execute(CreateSchema(BOOKKEEPING_SCHEMA, if_not_exists=True))
         tables.metadata.create_all(connection, checkfirst=True)
+        add_missing_columns(connection, tables.landing_pages)
         for metadata in extra:
             metadata.create_all(connection, checkfirst=True)
         if warehouse.dialect == "postgresql":

@@ -25,7 +25,8 @@ from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.tables import MappedBatch, TableSchema
-from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.cursor import CursorTracker, cursor_ceiling, parse_timestamp
+from integration_assets.sync.resume import plan_walk
 from integration_assets.sync.target import SyncTarget
 
 Progress = Callable[[str, int, int], None]
@@ -60,6 +61,10 @@ class ExtractResult:
     timeouts: int
     rate_limit_wait_seconds: float
     seconds: float
+    walk_started_at: str | None = None
+    """When the walk began on the vendor's clock (ISO 8601); the cursor may not pass it."""
+    resumed_pages: int = 0
+    """Pages an earlier attempt of this run landed, counted in `pages`, not fetched again."""
 
 
 @dataclass(frozen=True)
@@ -104,9 +109,8 @@ def run_extract(
     since = _since(target, warehouse, full_refresh)
     landing = LandingStore(warehouse)
     connection, entity = target.connection.name, target.entity_name
-    # A retried extract of the same run starts its landing afresh, so no page of an earlier
-    # attempt (which may have seen other data) is loaded twice.
-    landing.delete_run(run_id, connection, entity)
+    # A retry of the same run goes on after the pages it landed (see `sync.resume`).
+    start = plan_walk(target, landing, run_id)
     stream = PageStream(
         target.connector,
         entity,
@@ -114,14 +118,27 @@ def run_extract(
         since=since,
         settings=settings.extract,
         client=client,
+        resume_from=start.resume_from,
+        first_page=start.first_page,
     )
-    with _collector_paused(), landing.writer(background=True) as writer:
-        for page in stream:
-            writer.write(
-                run_id, connection, entity, page.number, page.url, page.body, len(page.records)
-            )
-            if progress:
-                progress("extract", page.number, stream.stats.records)
+    walk_started_at = start.walk_started_at
+    if not start.complete:
+        with _collector_paused(), landing.writer(background=True) as writer:
+            for page in stream:
+                walk_started_at = walk_started_at or stream.walk_started_at
+                writer.write(
+                    run_id,
+                    connection,
+                    entity,
+                    page.number,
+                    page.url,
+                    page.body,
+                    len(page.records),
+                    next_url="" if page.last else page.next_url,
+                    walk_started_at=walk_started_at,
+                )
+                if progress:
+                    progress("extract", page.number, start.records + stream.stats.records)
     stats = stream.stats
     return ExtractResult(
         landing_run_id=run_id,
@@ -130,8 +147,8 @@ def run_extract(
         entity=entity,
         since=since.isoformat() if since else None,
         full_refresh=full_refresh,
-        pages=stats.pages,
-        records=stats.records,
+        pages=start.pages + stats.pages,
+        records=start.records + stats.records,
         requests=stats.requests,
         retries=stats.retries,
         throttled=stats.throttled,
@@ -139,6 +156,8 @@ def run_extract(
         timeouts=stats.timeouts,
         rate_limit_wait_seconds=round(stats.rate_limit_wait_seconds, 3),
         seconds=round(stats.seconds, 3),
+        walk_started_at=walk_started_at.isoformat() if walk_started_at else None,
+        resumed_pages=start.pages,
     )
 
 
@@ -245,7 +264,10 @@ def run_load(
     landing = LandingStore(warehouse)
     state = SyncStateStore(warehouse).get(target.connection.name, target.entity_name)
     previous_cursor = state.cursor if state else None
-    tracker = CursorTracker(target.entity.incremental, previous_cursor)
+    ceiling = cursor_ceiling(
+        parse_timestamp(extracted.walk_started_at), target.connection.clock_skew_seconds
+    )
+    tracker = CursorTracker(target.entity.incremental, previous_cursor, ceiling)
 
     total = UpsertResult()
     records = batches = 0
