@@ -103,7 +103,12 @@ def run_extract(
     progress: Progress | None = None,
     client: httpx.Client | None = None,
 ) -> ExtractResult:
-    """Page the vendor into landing for `run_id`; memory holds one page at a time."""
+    """Page the vendor into landing for `run_id`; memory holds one page at a time.
+
+    A retry of the same `run_id` goes on after the pages it landed when it can (see
+    `sync.resume`); `pages` and `records` count those pages too, the request counters only
+    this attempt's. `walk_started_at` is the first attempt's.
+    """
     settings = settings or SyncSettings()
     ensure_bookkeeping(warehouse)
     since = _since(target, warehouse, full_refresh)
