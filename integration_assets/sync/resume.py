@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
+
 from integration_assets.extract.paginators import PageRequest, resume_request
 from integration_assets.load.landing import LandingStore
 from integration_assets.sync.target import SyncTarget
@@ -45,6 +47,20 @@ class WalkStart:
 FRESH = WalkStart()
 
 
+def _same_origin(url: str, api_base_url: str) -> bool:
+    """Whether a stored URL points at the connection's API host (scheme, host and port).
+
+    The credentials go with the resumed request, so a landing row that names another host
+    (edited, or left from before the connection's base_url changed) is not followed.
+    """
+    stored, expected = httpx.URL(url), httpx.URL(api_base_url)
+    return (stored.scheme, stored.host, stored.port) == (
+        expected.scheme,
+        expected.host,
+        expected.port,
+    )
+
+
 def plan_walk(target: SyncTarget, landing: LandingStore, run_id: str) -> WalkStart:
     """Resume this run's walk if its landed pages allow it, else clear them and start afresh."""
     connection, entity = target.connection.name, target.entity_name
@@ -52,7 +68,12 @@ def plan_walk(target: SyncTarget, landing: LandingStore, run_id: str) -> WalkSta
     if point is None:
         return FRESH
     paginator = target.connector.paginator
-    if not paginator.resumable or point.next_url is None or point.walk_started_at is None:
+    if (
+        not paginator.resumable
+        or point.next_url is None
+        or point.walk_started_at is None
+        or (point.next_url and not _same_origin(point.next_url, target.connection.api_base_url))
+    ):
         # No page of an earlier attempt (which may have seen other data) is loaded twice.
         landing.delete_run(run_id, connection, entity)
         logger.info(

@@ -7,6 +7,7 @@ for pages 12-30 (the sandbox's request log shows it) and the load ends equal to 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,17 +94,34 @@ def test_a_retried_extract_resumes_after_its_landed_pages(
     deployment.assert_matches_vendor("shopify", "customers")
 
 
-def test_pages_landed_without_a_resume_point_are_walked_again(
-    tmp_path: Path, sandbox: Sandbox, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "next_url",
+    [None, "http://elsewhere.example/admin/api/2024-10/customers.json?page_info=x"],
+    ids=["landed-by-the-previous-version", "another-host"],
+)
+def test_pages_landed_without_a_usable_resume_point_are_walked_again(
+    next_url: str | None,
+    tmp_path: Path,
+    sandbox: Sandbox,
+    warehouse_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Pages landed by the previous version (no next_url) cannot be resumed: start afresh."""
+    """No next_url (the previous version's pages), or one naming another host: start afresh."""
     deployment = deploy(tmp_path, sandbox, warehouse_url, monkeypatch)
     shop = sandbox.shopify
     target = SyncTarget(get_connection(SHOP, deployment.connections_path), "customers", MAPPINGS)
     warehouse = Warehouse.from_url(warehouse_url)
     try:
         LandingStore(warehouse).write_page(
-            "old-run", SHOP, "customers", 1, None, b'{"customers": []}', 0
+            "old-run",
+            SHOP,
+            "customers",
+            1,
+            None,
+            b'{"customers": []}',
+            0,
+            next_url=next_url,
+            walk_started_at=datetime.now(UTC),
         )
         extracted = run_extract(target, warehouse, run_id="old-run", settings=SETTINGS)
         assert extracted.resumed_pages == 0
