@@ -48,7 +48,19 @@ class RateLimitOverride(BaseModel):
 
 
 class Connection(BaseModel):
-    """One configured account of one vendor."""
+    """One configured account of one vendor.
+
+    The incremental window: each sync asks for records changed since the saved cursor minus
+    `lookback_seconds`, re-reading a little to catch records the vendor indexed late. The
+    cursor rule that makes this safe: the saved cursor is the newest record timestamp the
+    walk saw, but never later than the moment the walk began on the vendor's clock (the
+    `Date` header of its first answer) less `clock_skew_seconds`. A record that changes while
+    a long walk goes on, on a page already read, therefore changed after the saved cursor and
+    is asked for again next time, however long the walk took compared to the lookback; and a
+    record dated in the future (a Klaviyo event's `datetime` comes from the sender) cannot
+    carry the cursor past now. `clock_skew_seconds` covers how far the vendor's `Date` and
+    the times it writes into records may disagree (several servers, each with its clock).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,6 +71,7 @@ class Connection(BaseModel):
     entities: dict[str, Cadence]
     timeout_seconds: float = Field(default=30.0, gt=0)
     lookback_seconds: int = Field(default=300, ge=0)
+    clock_skew_seconds: int = Field(default=60, ge=0)
     rate_limit: RateLimitOverride | None = None
     allow_insecure_http: bool = False
     """Permit an `http://` base_url off loopback (credentials then cross the network in clear)."""

@@ -51,6 +51,15 @@ class PaginatorSpec(_Frozen):
     - `cursor`: a token at `next_path` sent back as `cursor_param`.
     - `offset` / `page_number`: classic numbered paging with `offset_param` / `page_param`.
     Paging stops when there is no next link/token or a page comes back empty.
+
+    `resumable`: whether a retried extract may resume from the stored URL of the request after
+    the last page it landed, instead of walking again from page 1. True for every kind here,
+    because each one's next request is entirely in its URL: the vendor's next link as given
+    (`link_header`, `json_next_link`), or the first request's parameters plus the token,
+    offset or page number (`cursor`, `offset`, `page_number`). A resumed walk is as exposed
+    to changes between pages as a walk that never stopped, and the cursor rule covers both
+    (the first attempt's start bounds the cursor). Set it False for a vendor whose tokens
+    expire within a retry's delay or are bound to the connection that made them.
     """
 
     kind: PaginatorKind
@@ -61,6 +70,7 @@ class PaginatorSpec(_Frozen):
     cursor_param: str | None = None
     offset_param: str | None = None
     page_param: str | None = None
+    resumable: bool = True
 
     @model_validator(mode="after")
     def _kind_has_its_fields(self) -> PaginatorSpec:

@@ -23,6 +23,8 @@ class Page:
     records: list[dict[str, Any]]
     fetched_at: datetime
     attempts: int = 1
+    next_url: str | None = None
+    last: bool = False
 
 
 @dataclass

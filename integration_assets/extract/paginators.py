@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -238,6 +238,20 @@ class PageNumberPaginator:
             return None
         page = int(current.param(self.page_param) or 1)
         return current.with_param(self.page_param, str(page + 1))
+
+
+def resume_request(spec: PaginatorSpec, url: str) -> PageRequest:
+    """The request a stored next URL stands for, so a walk can go on from it.
+
+    A vendor's next link is followed exactly as given. The other kinds keep their parameters
+    in `PageRequest.params` (the paginators read and replace the token, offset or page there),
+    so the query is split back into them.
+    """
+    if spec.kind in ("link_header", "json_next_link"):
+        return PageRequest(url)
+    parts = urlsplit(url)
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return PageRequest(base, tuple(parse_qsl(parts.query, keep_blank_values=True)))
 
 
 def paginator_for(spec: PaginatorSpec) -> Paginator:

@@ -5,6 +5,16 @@ size, incremental filter), then alternates fetch → yield → ask the paginator
 request. It is a generator underneath, so only the page being handled is in memory, and it
 holds one `httpx.Client` (HTTP/1.1 keep-alive, one connection) for the whole walk. Its `stats`
 are readable during and after iteration.
+
+Two facts a sync needs besides the pages:
+
+- `walk_started_at`: when the walk began, on the *vendor's* clock, since record timestamps
+  are the vendor's. It is the `Date` header of the first page's answer (every vendor sends
+  one), else our own clock when the first request went out. The sync's cursor may never pass
+  it (see `sync.cursor`).
+- each page's `next_url` (and `last`), so a retried extract can resume after the last page
+  it landed: `resume_from` / `first_page` start the walk at a stored request instead of the
+  first one.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -21,8 +32,9 @@ import httpx
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.origin import describe_origin, same_origin
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
-from integration_assets.extract.errors import ExtractError
+from integration_assets.extract.errors import ExtractError, redact_url
 from integration_assets.extract.fetch import PageFetcher, StreamContext
+from integration_assets.extract.headers import header, parse_http_date
 from integration_assets.extract.page import ExtractStats, Page
 from integration_assets.extract.paginators import PageRequest, paginator_for
 from integration_assets.extract.rate_limit import RateLimiter, limiter_for
@@ -98,7 +110,9 @@ class PageStream:
     paginator carries them on), as the id walk of reconciliation does.
 
     Single use: iterate it once. Leaving the loop early (break, exception) closes the client
-    it created; a client passed in is left open for its owner.
+    it created; a client passed in is left open for its owner. `resume_from` starts the walk
+    at that request, numbering its first page `first_page` (a retried extract resuming after
+    the pages it already landed); `walk_started_at` is set once the first answer arrived.
     """
 
     def __init__(
@@ -116,7 +130,11 @@ class PageStream:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        resume_from: PageRequest | None = None,
+        first_page: int = 1,
     ) -> None:
+        if first_page < 1:
+            raise ValueError("first_page must be at least 1")
         self.spec = spec
         self.entity = spec.entity(entity)
         self.connection = connection
@@ -149,6 +167,9 @@ class PageStream:
         self._clock = clock
         self._rng = rng
         self._iterator: Iterator[Page] | None = None
+        self._resume_from = resume_from
+        self._first_page = first_page
+        self.walk_started_at: datetime | None = None
 
     def __iter__(self) -> Iterator[Page]:
         if self._iterator is not None:
@@ -209,16 +230,19 @@ class PageStream:
             rng=self._rng,
         )
         paginator = paginator_for(self.spec.paginator)
-        request: PageRequest | None = self.first_request
+        request: PageRequest | None = self._resume_from or self.first_request
         seen: set[str] = set()
-        number = 0
+        number = self._first_page - 1
+        requested_at = datetime.now(UTC)
         try:
             while request is not None:
                 number += 1
                 seen.add(request.full_url)
                 fetched = fetcher.fetch(request, number)
                 self.stats.seconds = self._clock() - started
-                yield fetched.page
+                if self.walk_started_at is None:
+                    vendor_now = parse_http_date(header(fetched.headers, "Date"))
+                    self.walk_started_at = vendor_now or requested_at
                 following = paginator.next_request(
                     request, fetched.headers, fetched.document, len(fetched.page.records)
                 )
@@ -253,12 +277,21 @@ class PageStream:
                         status=fetched.page.status,
                         attempts=1,
                     )
+                yield replace(fetched.page, next_url=_storable(following), last=following is None)
                 request = following
         finally:
             self.stats.seconds = self._clock() - started
             if self._owns_client and self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _storable(request: PageRequest | None) -> str | None:
+    """The next request's URL if it may be stored (no credential-looking parameter)."""
+    if request is None:
+        return None
+    url = request.full_url
+    return url if redact_url(url) == url else None
 
 
 def extract_pages(

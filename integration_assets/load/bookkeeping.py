@@ -9,7 +9,9 @@ Tables defined here:
 
 - `sync_state`: the saved cursor and last run of each (connection, entity).
 - `landing_pages`: raw pages as fetched, so loads can be retried and mappings replayed without
-  calling the vendor again. Bodies are ~100 KB-1 MB of JSON: on Postgres the column uses lz4
+  calling the vendor again. With each page, where its walk goes on (`next_url`: the next
+  request's URL, '' after the last page, NULL when unknown) and when the walk began on the
+  vendor's clock (`walk_started_at`), so a retried extract resumes instead of restarting. Bodies are ~100 KB-1 MB of JSON: on Postgres the column uses lz4
   TOAST compression when the server has it (measured on PG 15 with 400 KB JSON pages: lz4
   writes at ~230-320 MB/s, uncompressed EXTERNAL storage ~140-200 MB/s, the default pglz
   ~65 MB/s; lz4 is also 3.6x smaller), else uncompressed EXTERNAL storage.
@@ -33,11 +35,11 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    inspect,
     text,
 )
 from sqlalchemy.schema import CreateSchema
 
+from integration_assets.load.columns import add_missing_columns
 from integration_assets.load.ddl import ddl_transaction
 from integration_assets.load.identifiers import validate_identifier
 from integration_assets.load.rls import enable_row_level_security
@@ -81,33 +83,13 @@ def quarantine_added_columns() -> list[Column[Any]]:
     ]
 
 
-def add_missing_columns(connection: Connection, table: Table, names: list[str]) -> None:
-    """Add columns `names` of `table` that an existing table lacks (made by an older version).
-
-    Only for nullable columns: existing rows get NULL (or the server default).
-    """
-    existing = {
-        column["name"] for column in inspect(connection).get_columns(table.name, table.schema)
-    }
-    preparer = connection.dialect.identifier_preparer
-    for name in names:
-        if name in existing:
-            continue
-        column = table.c[name]
-        ddl = f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.quote(name)} "
-        ddl += column.type.compile(dialect=connection.dialect)
-        if column.server_default is not None:
-            ddl += f" DEFAULT {column.server_default.arg.text}"  # type: ignore[attr-defined]
-        connection.execute(text(ddl))
-
-
 def _upgrade_quarantine(connection: Connection, quarantine: Table) -> None:
     """Bring a quarantine table made by an older version up to date; idempotent.
 
     Rows quarantined before keep `dedupe_key` NULL (NULLs never collide in the unique
     index), so older duplicates cannot block the upgrade; they can still be replayed.
     """
-    add_missing_columns(connection, quarantine, [c.name for c in quarantine_added_columns()])
+    add_missing_columns(connection, quarantine)
     for index in quarantine.indexes:
         index.create(connection, checkfirst=True)
 
@@ -152,6 +134,8 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
         Column("url", Text, nullable=True),
         Column("record_count", Integer, nullable=False),
         Column("body", LargeBinary, nullable=False),
+        Column("next_url", Text, nullable=True),
+        Column("walk_started_at", UtcDateTime, nullable=True),
         Index("integration_landing_pages_fetched_at", "fetched_at"),
     )
     quarantine_id_type = Integer if dialect == "sqlite" else BigInteger
@@ -225,6 +209,8 @@ def ensure_bookkeeping(warehouse: Warehouse, *extra: MetaData) -> None:
         if warehouse.dialect == "postgresql":
             connection.execute(CreateSchema(BOOKKEEPING_SCHEMA, if_not_exists=True))
         tables.metadata.create_all(connection, checkfirst=True)
+        add_missing_columns(connection, tables.landing_pages)
+        add_missing_columns(connection, tables.sync_state)
         for metadata in extra:
             metadata.create_all(connection, checkfirst=True)
         _upgrade_quarantine(connection, tables.quarantine)

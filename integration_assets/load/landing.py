@@ -47,6 +47,24 @@ class LandedPage:
     url: str | None
     record_count: int
     body: bytes
+    next_url: str | None = None
+    walk_started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a run's landed walk of one entity stopped: enough to go on from there.
+
+    `next_url` is the request after the last landed page: '' when that page ended the walk,
+    None when unknown (landed by an earlier version, or not storable), and then the walk
+    cannot be resumed.
+    """
+
+    pages: int
+    records: int
+    last_page: int
+    next_url: str | None
+    walk_started_at: datetime | None
 
 
 class LandingStore:
@@ -69,7 +87,14 @@ class LandingStore:
             ],
             set_={
                 name: statement.excluded[name]
-                for name in ("fetched_at", "url", "record_count", "body")
+                for name in (
+                    "fetched_at",
+                    "url",
+                    "record_count",
+                    "body",
+                    "next_url",
+                    "walk_started_at",
+                )
             },
         )
 
@@ -95,13 +120,29 @@ class LandingStore:
         record_count: int,
         *,
         fetched_at: datetime | None = None,
+        next_url: str | None = None,
+        walk_started_at: datetime | None = None,
     ) -> None:
         """Store one page in a transaction of its own; writing the same page again replaces it.
 
-        `url` must already be redacted (no tokens in query strings).
+        `url` and `next_url` must already be redacted (no tokens in query strings); see
+        `ResumePoint` for what `next_url` means.
         """
         self.write_pages(
-            [_page(run_id, connection, entity, page_number, url, body, record_count, fetched_at)]
+            [
+                _page(
+                    run_id,
+                    connection,
+                    entity,
+                    page_number,
+                    url,
+                    body,
+                    record_count,
+                    fetched_at,
+                    next_url,
+                    walk_started_at,
+                )
+            ]
         )
 
     @contextmanager
@@ -216,6 +257,37 @@ class LandingStore:
         """How many records those pages hold (as counted when they were fetched)."""
         return self._aggregate(func.sum(self._table.c.record_count), run_id, connection, entity)
 
+    def resume_point(self, run_id: str, connection: str, entity: str) -> ResumePoint | None:
+        """Where this run's landed pages of `entity` stop, or None if it landed none.
+
+        Pages are landed in order and committed in order, so they are pages 1..N; if they
+        are not (N pages but a gap), `next_url` is None: the walk must start again.
+        """
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        run = (
+            table.c.run_id == run_id,
+            table.c.connection == connection,
+            table.c.entity == entity,
+        )
+        totals = select(
+            func.count(),
+            func.coalesce(func.sum(table.c.record_count), 0),
+            func.max(table.c.page_number),
+        ).where(*run)
+        with self._warehouse.read() as conn:
+            pages, records, last_page = conn.execute(totals).one()
+            if not pages:
+                return None
+            next_url, walk_started_at = conn.execute(
+                select(table.c.next_url, table.c.walk_started_at).where(
+                    *run, table.c.page_number == last_page
+                )
+            ).one()
+        if pages != last_page:
+            next_url = None
+        return ResumePoint(int(pages), int(records), int(last_page), next_url, walk_started_at)
+
     def delete_run(self, run_id: str, connection: str, entity: str) -> int:
         """Forget the pages of one run and entity, so a retried extract lands afresh."""
         ensure_bookkeeping(self._warehouse)
@@ -271,6 +343,8 @@ def _page(
     body: bytes,
     record_count: int,
     fetched_at: datetime | None,
+    next_url: str | None = None,
+    walk_started_at: datetime | None = None,
 ) -> dict[str, Any]:
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError("landing page bodies are bytes (the raw HTTP body)")
@@ -283,6 +357,8 @@ def _page(
         "url": url,
         "record_count": record_count,
         "body": bytes(body),
+        "next_url": next_url,
+        "walk_started_at": walk_started_at,
     }
 
 
@@ -326,9 +402,22 @@ class LandingWriter:
         record_count: int,
         *,
         fetched_at: datetime | None = None,
+        next_url: str | None = None,
+        walk_started_at: datetime | None = None,
     ) -> None:
         """Buffer one page; commits the buffer when it reaches its page or byte limit."""
-        page = _page(run_id, connection, entity, page_number, url, body, record_count, fetched_at)
+        page = _page(
+            run_id,
+            connection,
+            entity,
+            page_number,
+            url,
+            body,
+            record_count,
+            fetched_at,
+            next_url,
+            walk_started_at,
+        )
         self._buffer.append(page)
         self._buffered_bytes += len(page["body"])
         if len(self._buffer) >= self._max_pages or self._buffered_bytes >= self._max_bytes:

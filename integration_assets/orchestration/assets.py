@@ -77,6 +77,8 @@ def _extract_metadata(result: ExtractResult) -> dict[str, object]:
         "rate_limit_wait_seconds": result.rate_limit_wait_seconds,
         "extract_seconds": result.seconds,
         "incremental_since": result.since or "full",
+        "resumed_pages": result.resumed_pages,
+        "walk_started_at": result.walk_started_at or "",
     }
 
 

@@ -39,8 +39,12 @@ The remote control (both simulators)
         Moves the simulator's clock (starts at 2024-10-01T12:00:00Z) and changes data: a
         fraction of live records gets a new version (new updated_at inside the elapsed
         interval, some fields changed), `created` records get the next ids, `deleted` vanish
-        from lists and counts (no tombstones). `created`/`deleted` are an int for every entity
+        from lists and counts (no tombstones). Every vendor answer carries an HTTP `Date` on
+        this clock, as a vendor's servers stamp theirs with their own. `created`/`deleted` are an int for every entity
         or a mapping such as {"events": 500}. Klaviyo events are append-only: only created.
+    klaviyo.send_event(at) -> int           an event arriving now that its sender dated `at`
+        (epoch seconds, future or past): `datetime`/`timestamp` and the time filters use `at`
+        (in-process sandboxes only).
     sim.records(entity) -> Iterator[dict]   every current record in id order, exactly as the
         API serves it, children nested; faults never apply (this is the truth).
     sim.count(entity) -> int                 live records.

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from integration_assets.sandbox.control import control_routes
 from integration_assets.sandbox.prefetch import PageCache, PageResponse, follow_up_request
 from integration_assets.sandbox.ratelimit import Verdict
+from integration_assets.sandbox.timefmt import http_date
 
 if TYPE_CHECKING:
     from integration_assets.sandbox.simulator import Simulator
@@ -52,9 +53,14 @@ class VendorApp(ABC):
         return Starlette(routes=routes)
 
     async def endpoint(self, request: Request) -> Response:
-        """Answer one vendor request and log it."""
+        """Answer one vendor request, stamp it with the simulated time, and log it.
+
+        Every answer carries an RFC 9110 `Date` on the simulator's clock, as a vendor's
+        servers stamp theirs with their own clock: record timestamps and `Date` then agree.
+        """
         response = await self._answer(request)
         with self.simulator.lock:
+            response.headers["Date"] = http_date(self.simulator.clock)
             self.simulator.log.record(
                 request.method, request.url.path, dict(request.query_params), response.status_code
             )

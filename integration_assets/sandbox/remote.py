@@ -66,6 +66,12 @@ class RemoteSimulator:
             raise RuntimeError("the served simulator and its replica diverged")
         return report
 
+    def send_event(self, at: int) -> int:
+        """Not served over the controls: a replica alone would silently diverge."""
+        raise NotImplementedError(
+            "send_event has no /_sandbox control yet; use run_sandbox(process=False)"
+        )
+
     @property
     def fault_settings(self) -> FaultSettings:
         """The current fault switches."""

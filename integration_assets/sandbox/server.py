@@ -61,6 +61,9 @@ class SimulatorServer:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=1,
+            # The simulators send their own `Date`, on their simulated clock, as a vendor's
+            # servers send theirs; uvicorn's would be this machine's wall clock.
+            date_header=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta, timezone
+from email.utils import formatdate
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +39,11 @@ def naive_iso(seconds: int) -> str:
 def utc_iso(seconds: int) -> str:
     """UTC in Klaviyo's spelling: `2024-03-01T15:15:00+00:00`."""
     return naive_iso(seconds) + "+00:00"
+
+
+def http_date(seconds: int) -> str:
+    """An HTTP `Date` value (RFC 9110 IMF-fixdate): `Tue, 01 Oct 2024 12:00:00 GMT`."""
+    return formatdate(seconds, usegmt=True)
 
 
 def _suffix(offset: int) -> str:

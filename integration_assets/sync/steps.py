@@ -28,8 +28,9 @@ from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.tables import MappedBatch, TableSchema
-from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.cursor import CursorTracker, cursor_ceiling, parse_timestamp
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
+from integration_assets.sync.resume import plan_walk
 from integration_assets.sync.target import SyncTarget
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class ExtractResult:
     timeouts: int
     rate_limit_wait_seconds: float
     seconds: float
+    walk_started_at: str | None = None
+    """When the walk began on the vendor's clock (ISO 8601); the cursor may not pass it."""
+    resumed_pages: int = 0
+    """Pages an earlier attempt of this run landed, counted in `pages`, not fetched again."""
 
 
 @dataclass(frozen=True)
@@ -109,15 +114,19 @@ def run_extract(
     progress: Progress | None = None,
     client: httpx.Client | None = None,
 ) -> ExtractResult:
-    """Page the vendor into landing for `run_id`; memory holds one page at a time."""
+    """Page the vendor into landing for `run_id`; memory holds one page at a time.
+
+    A retry of the same `run_id` goes on after the pages it landed when it can (see
+    `sync.resume`); `pages` and `records` count those pages too, the request counters only
+    this attempt's. `walk_started_at` is the first attempt's.
+    """
     settings = settings or SyncSettings()
     ensure_bookkeeping(warehouse)
     since = _since(target, warehouse, full_refresh)
     landing = LandingStore(warehouse)
     connection, entity = target.connection.name, target.entity_name
-    # A retried extract of the same run starts its landing afresh, so no page of an earlier
-    # attempt (which may have seen other data) is loaded twice.
-    landing.delete_run(run_id, connection, entity)
+    # A retry of the same run goes on after the pages it landed (see `sync.resume`).
+    start = plan_walk(target, landing, run_id)
     # Pruned here too, not only after a successful load: landing stays bounded while loads fail.
     landing.prune(settings.landing_retention, connection=connection, entity=entity, keep_run=run_id)
     stream = PageStream(
@@ -127,14 +136,27 @@ def run_extract(
         since=since,
         settings=settings.extract,
         client=client,
+        resume_from=start.resume_from,
+        first_page=start.first_page,
     )
-    with _collector_paused(), landing.writer(background=True) as writer:
-        for page in stream:
-            writer.write(
-                run_id, connection, entity, page.number, page.url, page.body, len(page.records)
-            )
-            if progress:
-                progress("extract", page.number, stream.stats.records)
+    walk_started_at = start.walk_started_at
+    if not start.complete:
+        with _collector_paused(), landing.writer(background=True) as writer:
+            for page in stream:
+                walk_started_at = walk_started_at or stream.walk_started_at
+                writer.write(
+                    run_id,
+                    connection,
+                    entity,
+                    page.number,
+                    page.url,
+                    page.body,
+                    len(page.records),
+                    next_url="" if page.last else page.next_url,
+                    walk_started_at=walk_started_at,
+                )
+                if progress:
+                    progress("extract", page.number, start.records + stream.stats.records)
     stats = stream.stats
     return ExtractResult(
         landing_run_id=run_id,
@@ -143,8 +165,8 @@ def run_extract(
         entity=entity,
         since=since.isoformat() if since else None,
         full_refresh=full_refresh,
-        pages=stats.pages,
-        records=stats.records,
+        pages=start.pages + stats.pages,
+        records=start.records + stats.records,
         requests=stats.requests,
         retries=stats.retries,
         throttled=stats.throttled,
@@ -152,6 +174,8 @@ def run_extract(
         timeouts=stats.timeouts,
         rate_limit_wait_seconds=round(stats.rate_limit_wait_seconds, 3),
         seconds=round(stats.seconds, 3),
+        walk_started_at=walk_started_at.isoformat() if walk_started_at else None,
+        resumed_pages=start.pages,
     )
 
 
@@ -292,7 +316,10 @@ def _load_locked(
     landing = LandingStore(warehouse)
     state = SyncStateStore(warehouse).get(target.connection.name, target.entity_name)
     previous_cursor = state.cursor if state else None
-    tracker = CursorTracker(target.entity.incremental, previous_cursor)
+    ceiling = cursor_ceiling(
+        parse_timestamp(extracted.walk_started_at), target.connection.clock_skew_seconds
+    )
+    tracker = CursorTracker(target.entity.incremental, previous_cursor, ceiling)
 
     total = UpsertResult()
     records = batches = 0

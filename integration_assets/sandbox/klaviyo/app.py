@@ -13,7 +13,10 @@ What a client meets, as on the real service:
 * Events: a fixed 200 per page (revision 2024-10-15 has no `page[size]` for events; a sent one
   is ignored); `filter` on datetime/timestamp (`greater-than`, `greater-or-equal`,
   `less-than`, `less-or-equal`), `equals(metric_id,…)`, `equals(profile_id,…)`; `sort` by
-  datetime or timestamp. Events are append-only.
+  datetime or timestamp. Events are append-only. An event's `datetime` is the time its sender
+  gave (Klaviyo's Create Event takes a client `time`), so it may lie in the future or the past
+  of its arrival; filters apply to that time (`KlaviyoSimulator.send_event`). Such events
+  are listed in arrival order, where Klaviyo would sort them by their time.
 * Sparse fieldsets `fields[profile]=email,created` / `fields[event]=…` cut the attributes
   (`id`, relationships and links stay); an unknown field name is a 400 `invalid`.
 * Rate limits per endpoint: profiles 75/s burst and 700/min steady, events 350/s and 3,500/min,
@@ -25,7 +28,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -248,7 +251,11 @@ class KlaviyoApp(VendorApp):
             and size > 1
         )
         fresh = size - 1 if duplicate else size
-        rows = store.select(selection, order, descending != (not forward), after, fresh + 1)
+        walk_descending = descending != (not forward)
+        if resource == "events" and simulator.event_times:
+            rows = self._events_with_client_times(selection, walk_descending, after, fresh + 1)
+        else:
+            rows = store.select(selection, order, walk_descending, after, fresh + 1)
         more = len(rows) > fresh
         rows = rows[:fresh]
         if forward:
@@ -278,6 +285,38 @@ class KlaviyoApp(VendorApp):
         response = PageResponse(body, status_code=200, headers=headers, media_type=JSON_API)
         response.next_url = links["next"]
         return response
+
+    def _events_with_client_times(
+        self, selection: Selection, descending: bool, after: Any, limit: int
+    ) -> list[Row]:
+        """Events by index, the time filter applied to each sender-given time.
+
+        The store filters by arrival time; events whose sender gave another time are left
+        out of its answer and matched here against their own time instead.
+        """
+        store = self.simulator.store("events")
+        client_times = self.simulator.event_times
+        undated = _Match(
+            lambda index, version: index not in client_times, ("undated", tuple(client_times))
+        )
+        arrived = store.select(
+            replace(selection, predicates=(*selection.predicates, undated)),
+            Order.INDEX,
+            descending,
+            after,
+            limit,
+        )
+        dated = [
+            Row(index, index, 0, store.updated_at(index))
+            for index, at in client_times.items()
+            if store.exists(index)
+            and selection.created.contains(at)
+            and (selection.indices is None or index in selection.indices)
+            and selection.matches(index, 0)
+            and (after is None or (index < after if descending else index > after))
+        ]
+        merged = sorted([*arrived, *dated], key=lambda row: row.index, reverse=descending)
+        return merged[:limit]
 
     def _row_at(self, resource: str, order: Order, key: Any) -> Row | None:
         store = self.simulator.store(resource)

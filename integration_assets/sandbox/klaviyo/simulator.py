@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -9,6 +10,7 @@ from starlette.applications import Starlette
 
 from integration_assets.sandbox.klaviyo.app import RATE_LIMITS, KlaviyoApp
 from integration_assets.sandbox.klaviyo.records import KlaviyoCatalog
+from integration_assets.sandbox.rand import salt
 from integration_assets.sandbox.ratelimit import FixedWindows
 from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
 from integration_assets.sandbox.store import Row
@@ -47,6 +49,23 @@ class KlaviyoSimulator(Simulator):
     def _build_state(self) -> None:
         super()._build_state()
         self.catalog = KlaviyoCatalog(self.seed, self.stores)
+        # Events whose sender gave their time: index -> that time (epoch seconds).
+        self.event_times: dict[int, int] = {}
+
+    def send_event(self, at: int) -> int:
+        """An event arriving now whose sender dated it `at` (epoch seconds); its index.
+
+        Klaviyo's Create Event takes the time from the client, so an event may be dated in
+        the future (a wrong clock) or in the past (a backfill, a queue drained late): its
+        `datetime` and `timestamp` are `at`, and the API's time filters apply to `at`.
+        """
+        with self.lock:
+            store = self.store("events")
+            rng = random.Random(salt(self.seed, f"event:{store.total}"))
+            index = store.mutate(rng, self.clock, self.clock, 0, 1, 0).created[0]
+            self.event_times[index] = int(at)
+            self.clock = max(self.clock, store.latest)
+            return index
 
     def _reset_limiters(self) -> None:
         self._limiters = {
@@ -66,7 +85,7 @@ class KlaviyoSimulator(Simulator):
         created = self.store(entity).created_at(row.index)
         if entity == "profiles":
             return self.catalog.profile(row.index, row.version, created, row.updated, base_url)
-        return self.catalog.event(row.index, created, base_url)
+        return self.catalog.event(row.index, self.event_times.get(row.index, created), base_url)
 
     def vendor_id(self, entity: str, index: int) -> str:
         """The Klaviyo id of record `index` (handy in tests)."""

@@ -1,0 +1,88 @@
+"""Where a (re)tried extract starts: page 1, or after the pages its run already landed.
+
+A retried extract used to delete its run's landed pages and walk again from page 1, so a long
+backfill that failed near its end could fail the same way on every retry and never finish.
+Each landed page now records the request that follows it and when the walk began, and a
+retry of the same run goes on from the last landed page when the connector's paginator is
+`resumable` (see `PaginatorSpec`). Otherwise, or when the landed pages cannot say where to go
+on (landed by an earlier version, a next URL that could not be stored), it starts afresh as
+before. The walk's start stays the first attempt's, so the cursor rule (see `sync.cursor`)
+still covers every change made since the first page was read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from integration_assets.connectors.origin import same_origin
+from integration_assets.extract.paginators import PageRequest, resume_request
+from integration_assets.load.landing import LandingStore
+from integration_assets.sync.target import SyncTarget
+
+logger = logging.getLogger("integration_assets.sync")
+
+
+@dataclass(frozen=True)
+class WalkStart:
+    """How an extract attempt begins: what was landed before, and the request to go on with.
+
+    `complete` means an earlier attempt landed the walk's last page: nothing is left to fetch.
+    """
+
+    resume_from: PageRequest | None = None
+    first_page: int = 1
+    pages: int = 0
+    records: int = 0
+    walk_started_at: datetime | None = None
+    complete: bool = False
+
+    @property
+    def resumed(self) -> bool:
+        return self.pages > 0
+
+
+FRESH = WalkStart()
+
+
+def plan_walk(target: SyncTarget, landing: LandingStore, run_id: str) -> WalkStart:
+    """Resume this run's walk if its landed pages allow it, else clear them and start afresh."""
+    connection, entity = target.connection.name, target.entity_name
+    point = landing.resume_point(run_id, connection, entity)
+    if point is None:
+        return FRESH
+    paginator = target.connector.paginator
+    if (
+        not paginator.resumable
+        or point.next_url is None
+        or point.walk_started_at is None
+        or (point.next_url and not same_origin(point.next_url, target.connection.api_base_url))
+    ):
+        # No page of an earlier attempt (which may have seen other data) is loaded twice.
+        landing.delete_run(run_id, connection, entity)
+        logger.info(
+            "%s/%s (connection %r): run %s starts its walk again (landed pages cannot be resumed)",
+            target.connection.vendor,
+            entity,
+            connection,
+            run_id,
+        )
+        return FRESH
+    logger.info(
+        "%s/%s (connection %r): run %s resumes after page %d (%d records already landed)",
+        target.connection.vendor,
+        entity,
+        connection,
+        run_id,
+        point.last_page,
+        point.records,
+    )
+    return WalkStart(
+        resume_from=resume_request(paginator, point.next_url) if point.next_url else None,
+        first_page=point.last_page + 1,
+        pages=point.pages,
+        records=point.records,
+        walk_started_at=point.walk_started_at,
+        complete=point.next_url == "",
+    )
