@@ -26,6 +26,7 @@ from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.tables import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.failure import record_failure_quietly
 from integration_assets.sync.target import SyncTarget
 
 Progress = Callable[[str, int, int], None]
@@ -100,6 +101,24 @@ def run_extract(
 ) -> ExtractResult:
     """Page the vendor into landing for `run_id`; memory holds one page at a time."""
     settings = settings or SyncSettings()
+    try:
+        return _run_extract(target, warehouse, run_id, full_refresh, settings, progress, client)
+    except BaseException:
+        record_failure_quietly(
+            warehouse, lambda: _record_status(warehouse, target, run_id, STATUS_FAILED), "extract"
+        )
+        raise
+
+
+def _run_extract(
+    target: SyncTarget,
+    warehouse: Warehouse,
+    run_id: str,
+    full_refresh: bool,
+    settings: SyncSettings,
+    progress: Progress | None,
+    client: httpx.Client | None,
+) -> ExtractResult:
     ensure_bookkeeping(warehouse)
     since = _since(target, warehouse, full_refresh)
     landing = LandingStore(warehouse)
@@ -268,7 +287,9 @@ def run_load(
                 records += batch.records
                 batches += 1
     except BaseException:
-        _record_status(warehouse, target, run_id, STATUS_FAILED)
+        record_failure_quietly(
+            warehouse, lambda: _record_status(warehouse, target, run_id, STATUS_FAILED), "load"
+        )
         raise
     _record_status(warehouse, target, run_id, STATUS_SUCCESS)
     landing.prune(older_than=settings.landing_retention)
