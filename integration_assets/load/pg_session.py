@@ -18,6 +18,7 @@ options (pgbouncer refuses unknown ones), and a session-level `SET` would leak t
 client gets the session next. `SET LOCAL` lives and dies with our own transaction, so it holds
 behind any pooler. `application_name` (`integration-assets`, or `WAREHOUSE_APPLICATION_NAME`)
 names our backends in `pg_stat_activity`, for a DBA and for the tests that terminate them.
+The defaults are part of the retry budget (`integration_assets/retry_budget.py`).
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
+from integration_assets.retry_budget import DEFAULT_BUDGET
+
 APPLICATION_NAME = "integration-assets"
-DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
-DEFAULT_STATEMENT_TIMEOUT_SECONDS = 900
-DEFAULT_TCP_KEEPALIVE_SECONDS = 30
-KEEPALIVE_INTERVAL_SECONDS = 10
-KEEPALIVE_COUNT = 3
+DEFAULT_CONNECT_TIMEOUT_SECONDS = DEFAULT_BUDGET.db_connect_timeout_seconds
+DEFAULT_STATEMENT_TIMEOUT_SECONDS = DEFAULT_BUDGET.db_statement_timeout_seconds
+DEFAULT_TCP_KEEPALIVE_SECONDS = DEFAULT_BUDGET.db_keepalive_idle_seconds
+KEEPALIVE_INTERVAL_SECONDS = DEFAULT_BUDGET.db_keepalive_interval_seconds
+KEEPALIVE_COUNT = DEFAULT_BUDGET.db_keepalive_count
 
 
 class WarehouseTimeoutConfigError(ValueError):
