@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dagster import DagsterInstance, DagsterRun
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.run_coordinator import QueuedRunCoordinator
@@ -94,3 +95,20 @@ def test_production_instance_file_is_valid_and_matches_the_local_limits(
     assert config["storage"]["postgres"]["postgres_db"]["password"] == {
         "env": "DAGSTER_PG_PASSWORD"
     }
+
+
+def test_production_instance_builds_its_queued_coordinator_and_monitoring(tmp_path: Path) -> None:
+    # Everything but the storage, which would connect to Postgres: swapped for SQLite here.
+    config = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
+    config["storage"] = {"sqlite": {"base_dir": str(tmp_path / "storage")}}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue is not None and ONE_RUN_PER_PARTITION in queue.tag_concurrency_limits
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_max_runtime_seconds == RUN_MAX_RUNTIME_SECONDS
+        assert instance.run_retries_max_retries == DEFAULT_BUDGET.run_max_retries
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
