@@ -81,7 +81,6 @@ def test_production_instance_file_is_valid_and_matches_the_local_limits(
 ) -> None:
     config = _production_config(monkeypatch, tmp_path)
 
-    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert ONE_RUN_PER_PARTITION in config["concurrency"]["runs"]["tag_concurrency_limits"]
     assert config["run_retries"] == {
         "enabled": True,
