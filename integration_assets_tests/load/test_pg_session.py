@@ -41,9 +41,15 @@ def test_a_statement_past_the_timeout_is_cancelled(
             warehouse.begin() as conn,
         ):
             conn.execute(text("SELECT pg_sleep(5)"))
-        # Every transaction sets it again: a pooled server session never keeps it for others.
-        with warehouse.begin() as conn:
-            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "1s"
+        # Every transaction sets it again; the server session never keeps it for others.
+        with warehouse.engine.connect() as conn:
+            with conn.begin():
+                assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "1s"
+            raw = conn.connection.driver_connection
+            raw.autocommit = True  # outside any transaction of ours: what the session holds
+            (session_value,) = raw.execute("SHOW statement_timeout").fetchone()
+            raw.autocommit = False
+        assert session_value == "0"
     finally:
         warehouse.dispose()
 
