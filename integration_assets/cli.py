@@ -128,6 +128,16 @@ def _summary(request: SyncRequest, metadata: dict[str, Any], seconds: float) -> 
     )
 
 
+def _console_logger(verbose: bool) -> dict[str, object]:
+    """Run config of Dagster's console logger: quiet unless `--verbose`.
+
+    By default Dagster logs every event of the run (STEP_START, LOADED_INPUT, …) at DEBUG to
+    the terminal, through the progress bar. A user wants the progress, the summary, warnings
+    and errors; the event log stays in the instance (and in `--verbose`) for debugging.
+    """
+    return {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     _ensure_dagster_home()
     from dagster import AssetKey, DagsterInstance
@@ -146,7 +156,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if not instance.has_dynamic_partition(partitions, request.connection):
                 instance.add_dynamic_partitions(partitions, [request.connection])
             run_id = str(uuid.uuid4())
-            run_config = {
+            run_config: dict[str, object] = {
+                "loggers": _console_logger(args.verbose),
                 "ops": {
                     f"{request.vendor}__{request.entity}": {
                         "ops": {
@@ -155,7 +166,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                             }
                         }
                     }
-                }
+                },
             }
             bar = _ProgressBar(request, run_id)
             thread = threading.Thread(target=bar.run, daemon=True)
@@ -483,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--all", action="store_true", help="every entity of every connection")
     sync.add_argument("--full-refresh", action="store_true", help="ignore the saved cursor")
+    sync.add_argument(
+        "--verbose", action="store_true", help="also print Dagster's event log (DEBUG)"
+    )
     sync.set_defaults(func=cmd_sync)
 
     validate = commands.add_parser(

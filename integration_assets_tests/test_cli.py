@@ -52,6 +52,9 @@ def test_sync_materializes_the_partition_and_prints_a_summary(env: dict[str, str
     assert "✔ shopify/customers @ test-shop" in result.stdout
     assert "400 records in 2 pages" in result.stdout
     assert "400 inserted" in result.stdout
+    # Quiet by default: progress, summary, warnings and errors, not Dagster's event log.
+    assert "STEP_START" not in result.stdout + result.stderr
+    assert " - DEBUG - " not in result.stdout + result.stderr
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         (run,) = instance.get_runs()
         assert run.status == DagsterRunStatus.SUCCESS
@@ -84,3 +87,12 @@ def test_validate_mappings_lists_every_entity_and_its_tables(env: dict[str, str]
     assert result.returncode == 0, result.stdout
     assert "✔ shopify/orders → shopify_orders, shopify_order_line_items" in result.stdout
     assert "✔ klaviyo/events → klaviyo_events" in result.stdout
+
+
+def test_sync_verbose_prints_the_event_log(env: dict[str, str]) -> None:
+    result = cli(["sync", "shopify/customers", "--connection", "test-shop", "--verbose"], env)
+
+    assert result.returncode == 0, result.stderr
+    assert "✔ shopify/customers @ test-shop" in result.stdout
+    assert "STEP_START" in result.stdout + result.stderr
+    assert " - DEBUG - " in result.stdout + result.stderr

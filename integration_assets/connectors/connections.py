@@ -24,6 +24,7 @@ from pydantic import (
 
 from integration_assets.connectors import get_connector
 from integration_assets.connectors.origin import describe_origin, is_loopback_host
+from integration_assets.retry_budget import DEFAULT_BUDGET
 
 Cadence = Literal["realtime", "15m", "hourly", "daily", "manual"]
 CONNECTIONS_ENV_VAR = "INTEGRATION_CONNECTIONS"
@@ -69,7 +70,7 @@ class Connection(BaseModel):
     base_url: str | None = None
     secrets: dict[str, str] = Field(default_factory=dict)
     entities: dict[str, Cadence]
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=DEFAULT_BUDGET.request_timeout_seconds, gt=0)
     lookback_seconds: int = Field(default=300, ge=0)
     clock_skew_seconds: int = Field(default=60, ge=0)
     rate_limit: RateLimitOverride | None = None

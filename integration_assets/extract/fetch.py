@@ -99,7 +99,9 @@ class PageFetcher:
         stats: ExtractStats,
         timeout_seconds: float,
         max_retry_after_seconds: float,
+        page_deadline_seconds: float = float("inf"),
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self._client = client
@@ -110,7 +112,9 @@ class PageFetcher:
         self._stats = stats
         self._timeout = timeout_seconds
         self._max_retry_after = max_retry_after_seconds
+        self._page_deadline = page_deadline_seconds
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
 
     def fetch(self, request: PageRequest, number: int) -> Fetched:
@@ -118,6 +122,7 @@ class PageFetcher:
         url = request.full_url
         malformed_seen = 0
         attempt = 0
+        started = self._clock()
         while True:
             attempt += 1
             self._stats.rate_limit_wait_seconds += self._limiter.acquire()
@@ -179,6 +184,7 @@ class PageFetcher:
                 )
             if delay is None:
                 delay = self._policy.delay(attempt, self._rng)
+            self._check_deadline(url, started, delay, attempt, last, last_status)
             logger.warning(
                 "%s/%s (connection %r): page %d attempt %d failed (%s); retrying in %.2f s",
                 self._context.vendor,
@@ -225,6 +231,34 @@ class PageFetcher:
             page.url,
         )
         return Fetched(page=page, document=document, headers=response.headers)
+
+    def _check_deadline(
+        self,
+        url: str,
+        started: float,
+        delay: float,
+        attempt: int,
+        last: str,
+        status: int | None,
+    ) -> None:
+        """Give up on a page whose next retry would start past its deadline.
+
+        Attempts and backoff alone do not bound time: six `Retry-After: 300` answers are half
+        an hour on one page. The deadline keeps one page's retries (and so a run's, see
+        `retry_budget.py`) bounded in time.
+        """
+        elapsed = self._clock() - started
+        if elapsed + delay <= self._page_deadline:
+            return
+        raise self._error(
+            url,
+            summary=f"gave up after {attempt} attempts in {elapsed:.0f} s",
+            reason=f"{last}; another try would start past this page's "
+            f"{self._page_deadline:.0f} s deadline",
+            status=status,
+            attempts=attempt,
+            hint="the vendor is struggling: run the sync again later",
+        )
 
     def _retry_after(self, url: str, response: httpx.Response, attempt: int) -> float | None:
         """The vendor's Retry-After in seconds (None if absent), refusing absurdly long ones."""

@@ -23,6 +23,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from integration_assets.retry_budget import DEFAULT_BUDGET
+
 # Transport failures worth another attempt. UnsupportedProtocol, InvalidURL etc. are not: the
 # same request would fail the same way.
 RETRYABLE_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
@@ -39,9 +41,9 @@ RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})
 class BackoffPolicy:
     """Backoff parameters; `max_attempts` counts the first try."""
 
-    base_seconds: float = 0.5
-    cap_seconds: float = 30.0
-    max_attempts: int = 6
+    base_seconds: float = DEFAULT_BUDGET.http_backoff_base_seconds
+    cap_seconds: float = DEFAULT_BUDGET.http_backoff_cap_seconds
+    max_attempts: int = DEFAULT_BUDGET.http_max_attempts
     malformed_retries: int = 2
 
     def __post_init__(self) -> None:

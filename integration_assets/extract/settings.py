@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 from integration_assets.extract.retry import BackoffPolicy
+from integration_assets.retry_budget import DEFAULT_BUDGET
 
 
 def _package_version() -> str:
@@ -26,15 +27,17 @@ class ExtractSettings:
     `timeout_seconds` None means the connection's `timeout_seconds`. `page_size` None means the
     entity's page size, else the paginator's; it may not exceed the vendor's maximum.
     A `Retry-After` longer than `max_retry_after_seconds` fails the run with a clear error
-    rather than silently sleeping for an hour inside a Dagster step.
+    rather than silently sleeping for an hour inside a Dagster step. No retry of a page starts
+    more than `page_deadline_seconds` after its first attempt. Defaults: `retry_budget.py`.
     """
 
     timeout_seconds: float | None = None
-    max_attempts: int = 6
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
+    max_attempts: int = DEFAULT_BUDGET.http_max_attempts
+    backoff_base: float = DEFAULT_BUDGET.http_backoff_base_seconds
+    backoff_cap: float = DEFAULT_BUDGET.http_backoff_cap_seconds
     malformed_retries: int = 2
-    max_retry_after_seconds: float = 300.0
+    max_retry_after_seconds: float = DEFAULT_BUDGET.http_max_retry_after_seconds
+    page_deadline_seconds: float = DEFAULT_BUDGET.http_page_deadline_seconds
     page_size: int | None = None
     user_agent: str = field(default=DEFAULT_USER_AGENT)
 

@@ -226,7 +226,9 @@ class PageStream:
             stats=self.stats,
             timeout_seconds=self.timeout_seconds,
             max_retry_after_seconds=self.settings.max_retry_after_seconds,
+            page_deadline_seconds=self.settings.page_deadline_seconds,
             sleep=self._sleep,
+            clock=self._clock,
             rng=self._rng,
         )
         paginator = paginator_for(self.spec.paginator)

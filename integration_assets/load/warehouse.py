@@ -34,6 +34,7 @@ from sqlalchemy.exc import ArgumentError
 
 from integration_assets.load.encoding import dumps_json_str, loads_json
 from integration_assets.load.identifiers import validate_identifier
+from integration_assets.load.pg_session import install_statement_timeout, postgres_connect_args
 
 WAREHOUSE_URL_ENV_VAR = "WAREHOUSE_URL"
 WAREHOUSE_SCHEMA_ENV_VAR = "WAREHOUSE_SCHEMA"
@@ -122,14 +123,16 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
 def _create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "postgresql":
-        return create_engine(
+        engine = create_engine(
             url,
             pool_pre_ping=True,
             hide_parameters=True,
-            connect_args={"prepare_threshold": None},
+            connect_args={"prepare_threshold": None, **postgres_connect_args(url.query)},
             json_serializer=dumps_json_str,
             json_deserializer=loads_json,
         )
+        install_statement_timeout(engine)  # timeouts and keepalives: see pg_session.py
+        return engine
     path = _sqlite_file(url)
     if path is not None:
         path.expanduser().parent.mkdir(parents=True, exist_ok=True)

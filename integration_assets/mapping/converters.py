@@ -2,8 +2,8 @@
 
 Converters are strict on purpose. A vendor field that suddenly arrives with another JSON type
 (a number where a string was, a float where an integer was) is a schema conflict (see
-DESIGN.md): the record is quarantined with a reason instead of being coerced into something
-that merely looks right. Each converter is a plain function taking a non-None value; the
+docs/architecture.md): the record is quarantined with a reason instead of being coerced into
+something that merely looks right. Each converter is a plain function taking a non-None value; the
 compiler handles None (default / required) before calling it and binds the function once.
 The common case (the value already has the right JSON type) is checked first and costs one
 `type()` comparison.

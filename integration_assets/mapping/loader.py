@@ -1,6 +1,6 @@
 """Finds, reads and validates mapping files, applying a connection's override when present.
 
-Layout (see DESIGN.md): `mappings/<vendor>/<entity>.json` is the vendor mapping;
+Layout (see docs/architecture.md): `mappings/<vendor>/<entity>.json` is the vendor mapping;
 `mappings/overrides/<connection>/<entity>.json` changes it for one connection. The mappings
 directory is `$INTEGRATION_MAPPINGS` if set, else `mappings/` in the working directory.
 Anything wrong raises `MappingError` naming the file, the field path and the problem.

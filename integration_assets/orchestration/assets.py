@@ -34,11 +34,16 @@ from integration_assets.orchestration.resources import (
     SyncSettingsResource,
     WarehouseResource,
 )
+from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
 
 DEFAULT_RETRY_POLICY = RetryPolicy(
-    max_retries=3, delay=15, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+    max_retries=DEFAULT_BUDGET.op_max_retries,
+    delay=DEFAULT_BUDGET.op_retry_delay_seconds,
+    backoff=Backoff.EXPONENTIAL,
+    jitter=Jitter.PLUS_MINUS,
 )
+"""The ops' retries, from the whole retry budget in `integration_assets/retry_budget.py`."""
 OWNERS = ["team:data-engineering"]
 
 

@@ -18,6 +18,7 @@ from integration_assets.connectors.connections import (
 )
 from integration_assets.extract import ExtractSettings
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.sync.steps import SyncSettings
 from integration_assets.sync.target import SyncTarget
 
@@ -77,9 +78,9 @@ class SyncSettingsResource(ConfigurableResource):
     landing_retention_days: float = 7.0
     quarantine_retention_days: float = 90.0
     """After this, resolved quarantine entries are deleted and open ones lose their raw record."""
-    max_attempts: int = 6
-    backoff_base_seconds: float = 0.5
-    backoff_cap_seconds: float = 30.0
+    max_attempts: int = DEFAULT_BUDGET.http_max_attempts
+    backoff_base_seconds: float = DEFAULT_BUDGET.http_backoff_base_seconds
+    backoff_cap_seconds: float = DEFAULT_BUDGET.http_backoff_cap_seconds
     page_size: int | None = None
     """Records per request; unset means the connector's default (the vendor's maximum)."""
     lock_timeout_seconds: float = 300.0

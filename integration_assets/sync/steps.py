@@ -29,6 +29,7 @@ from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.tables import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker, cursor_ceiling, parse_timestamp
+from integration_assets.sync.failure import record_failure_quietly
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
 from integration_assets.sync.resume import plan_walk
 from integration_assets.sync.target import SyncTarget
@@ -121,6 +122,24 @@ def run_extract(
     this attempt's. `walk_started_at` is the first attempt's.
     """
     settings = settings or SyncSettings()
+    try:
+        return _run_extract(target, warehouse, run_id, full_refresh, settings, progress, client)
+    except BaseException:
+        record_failure_quietly(
+            warehouse, lambda: _record_status(warehouse, target, run_id, STATUS_FAILED), "extract"
+        )
+        raise
+
+
+def _run_extract(
+    target: SyncTarget,
+    warehouse: Warehouse,
+    run_id: str,
+    full_refresh: bool,
+    settings: SyncSettings,
+    progress: Progress | None,
+    client: httpx.Client | None,
+) -> ExtractResult:
     ensure_bookkeeping(warehouse)
     since = _since(target, warehouse, full_refresh)
     landing = LandingStore(warehouse)
@@ -343,7 +362,9 @@ def _load_locked(
                 records += batch.records
                 batches += 1
     except BaseException:
-        _record_status(warehouse, target, run_id, STATUS_FAILED)
+        record_failure_quietly(
+            warehouse, lambda: _record_status(warehouse, target, run_id, STATUS_FAILED), "load"
+        )
         raise
     _record_status(warehouse, target, run_id, STATUS_SUCCESS)
     landing.prune(older_than=settings.landing_retention)

@@ -6,6 +6,7 @@ waits the limiter asks for without waiting.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from integration_assets.extract.rate_limit import (
     shared_limiter,
 )
 from integration_assets_tests.extract.loopback import FakeTime
+from integration_assets_tests.services import service_unavailable
 
 SHOPIFY_BUDGET = RateLimitSpec(
     capacity=40,
@@ -34,7 +36,7 @@ SHOPIFY_BUDGET = RateLimitSpec(
     budget_header="X-Shopify-Shop-Api-Call-Limit",
     budget_header_format="used/limit",
 )
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _limiter(time: FakeTime, headroom: int = 0, store: object | None = None) -> LeakyBucketLimiter:
@@ -164,7 +166,7 @@ def redis_prefix() -> Iterator[str]:
     try:
         client.ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} unavailable: {exc}")
+        service_unavailable(f"Redis at {REDIS_URL} is unreachable: {exc}")
     prefix = f"test-ia-{uuid.uuid4().hex}"
     yield prefix
     for key in client.scan_iter(f"{prefix}:*"):

@@ -433,3 +433,16 @@ def test_breaking_early_closes_the_client(time: FakeTime) -> None:
         assert pages._client is None
         with pytest.raises(RuntimeError, match="only once"):
             iter(pages)
+
+
+def test_a_page_gives_up_at_its_deadline_not_after_every_retry_after(time: FakeTime) -> None:
+    app = ScriptedApp([Scripted(status=429, headers={"Retry-After": "250"})])
+    started = time.now
+    with serve(app) as base, pytest.raises(ExtractError) as caught:
+        list(stream(base, time, page_deadline_seconds=600.0))
+    # 0 s, 250 s, 500 s: a fourth try would start at 750 s, past the 600 s deadline.
+    assert time.sleeps == [250.0, 250.0]
+    assert len(app.seen) == 3 and caught.value.attempts == 3
+    assert time.now - started <= 600.0
+    assert "gave up after 3 attempts in 500 s" in str(caught.value)
+    assert "past this page's 600 s deadline" in str(caught.value)

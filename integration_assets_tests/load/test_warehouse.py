@@ -164,8 +164,13 @@ def test_upsert_leaves_no_session_state_behind(warehouse: Warehouse) -> None:
             text("SELECT count(*) FROM pg_class WHERE relpersistence = 't'")
         ).scalar()
         prepared = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+        # statement_timeout is this transaction's own `SET LOCAL` (pg_settings reports it as
+        # 'session' while the transaction lasts); test_pg_session shows it does not outlive it.
         session_settings = conn.execute(
-            text("SELECT array_agg(name) FROM pg_settings WHERE source = 'session'")
+            text(
+                "SELECT array_agg(name) FROM pg_settings "
+                "WHERE source = 'session' AND name <> 'statement_timeout'"
+            )
         ).scalar()
         advisory_locks = conn.execute(
             text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
