@@ -48,8 +48,11 @@ import httpx
 STATS_TARGET = b"/_prerendered/stats"
 _STARTUP_TIMEOUT = 600.0
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
-# Hop-by-hop headers of the upstream answer; the stored answer carries its own length.
-_DROPPED = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length"})
+# Hop-by-hop headers of the upstream answer; the stored answer carries its decoded body and
+# its own length.
+_DROPPED = frozenset(
+    {b"connection", b"keep-alive", b"transfer-encoding", b"content-encoding", b"content-length"}
+)
 
 
 def raw_response(response: httpx.Response) -> bytes:
