@@ -24,7 +24,7 @@ first:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -99,6 +99,16 @@ class PreparedTable:
         ]
 
 
+def _tuple_getter(positions: Sequence[int]) -> Callable[[Values], Key]:
+    """`values -> tuple(values[i] for i in positions)`, as one C-level call."""
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda values: (values[position],)
+    if not positions:
+        return lambda values: ()
+    return itemgetter(*positions)
+
+
 class _Layout:
     """Precomputed positions for turning one table's row dicts into value lists."""
 
@@ -114,6 +124,8 @@ class _Layout:
         index = {name: position for position, name in enumerate(self.names)}
         self.key = [index[name] for name in schema.primary_key]
         self.parent_key = [index[name] for name in schema.parent_key]
+        self.key_of = _tuple_getter(self.key)
+        self.parent_key_of = _tuple_getter(self.parent_key)
         self.datetimes = [index[c.name] for c in schema.columns if c.type is ColumnType.DATETIME]
         self.source_ts = (
             index[schema.source_updated_at] if schema.source_updated_at is not None else None
@@ -140,7 +152,8 @@ def _keep_incoming(incoming: datetime | None, kept: datetime | None) -> bool:
 
 @dataclass
 class _Kept:
-    """One table's surviving rows of a batch: key -> [values, source timestamp, row dict]."""
+    """One table's surviving rows of a batch: key -> [values, source timestamp, row dict,
+    parent key (children) or None]."""
 
     rows: dict[Key, list[Any]]
     repeated: set[Key]
@@ -168,7 +181,7 @@ def _dedupe_roots(layout: _Layout, rows: list[Row]) -> _Kept:
                 dropped.add(id(source))
                 continue
             dropped.add(id(current[2]))
-        kept[key] = [values, ts, source]
+        kept[key] = [values, ts, source, None]
     return _Kept(kept, repeated, len(rows) - len(kept), dropped)
 
 
@@ -178,9 +191,10 @@ def _dedupe_children(layout: _Layout, rows: list[Row], parent: _Kept, parent_nam
     dropped: set[int] = set()
     parent_rows = parent.rows
     parent_repeated = parent.repeated
+    parent_key_of, key_of = layout.parent_key_of, layout.key_of
     for source in rows:
         values = layout.values(source)
-        parent_key = tuple(values[i] for i in layout.parent_key)
+        parent_key = parent_key_of(values)
         parent_entry = parent_rows.get(parent_key)
         owner = source.get(PARENT_ROW)
         if parent_entry is None:
@@ -199,23 +213,25 @@ def _dedupe_children(layout: _Layout, rows: list[Row], parent: _Kept, parent_nam
             own_ts = source[SOURCE_UPDATED_AT_COLUMN]
             if (None if own_ts is None else to_utc(own_ts)) != parent_entry[1]:
                 continue
-        key = tuple(values[i] for i in layout.key)
+        key = key_of(values)
         current = kept.get(key)
         if current is not None:
             repeated.add(key)
             dropped.add(id(current[2]))
-        kept[key] = [values, parent_entry[1], source]
+        kept[key] = [values, parent_entry[1], source, parent_key]
     return _Kept(kept, repeated, len(rows) - len(kept), dropped)
 
 
-def _digests_by_parent(
-    layout: _Layout, kept: _Kept, digests: dict[Key, str]
-) -> dict[Key, list[str]]:
+def _digests_by_parent(kept: _Kept, digests: dict[Key, str]) -> dict[Key, list[str]]:
     """A child table's row hashes grouped by parent key, sorted (row order is not content)."""
     grouped: dict[Key, list[str]] = {}
-    positions = layout.parent_key
-    for key, (values, _, _) in kept.rows.items():
-        grouped.setdefault(tuple(values[i] for i in positions), []).append(digests[key])
+    for key, entry in kept.rows.items():
+        parent_key = entry[3]
+        hashes = grouped.get(parent_key)
+        if hashes is None:
+            grouped[parent_key] = [digests[key]]
+        else:
+            hashes.append(digests[key])
     for hashes in grouped.values():
         hashes.sort()
     return grouped
@@ -257,15 +273,13 @@ def prepare_batch(
     for schema in reversed(ordered):
         table_kept = kept[schema.name]
         children = sorted(children_of.get(schema.name, ()))
-        grouped = [
-            _digests_by_parent(layouts[child], kept[child], digests[child]) for child in children
-        ]
+        grouped = [_digests_by_parent(kept[child], digests[child]) for child in children]
         table_digests: dict[Key, str] = {}
         if grouped:
-            for key, (values, _, _) in table_kept.rows.items():
+            for key, (values, _, _, _) in table_kept.rows.items():
                 table_digests[key] = row_hash([*values, *(g.get(key, []) for g in grouped)])
         else:
-            for key, (values, _, _) in table_kept.rows.items():
+            for key, (values, _, _, _) in table_kept.rows.items():
                 table_digests[key] = row_hash(values)
         digests[schema.name] = table_digests
     prepared: dict[str, PreparedTable] = {}
@@ -283,7 +297,7 @@ def prepare_batch(
         append = table.rows.append
         by_key = table.by_key
         table_digests = digests[schema.name]
-        for key, (values, ts, _) in table_kept.rows.items():
+        for key, (values, ts, _, _) in table_kept.rows.items():
             values.append(ts)
             values.append(table_digests[key])
             append(values)
