@@ -276,6 +276,7 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
     from integration_assets.connectors.connections import load_connections
     from integration_assets.mapping.compiler import compile_mapping
     from integration_assets.mapping.loader import MappingError, load_mapping
+    from integration_assets.mapping.union import load_table_union
 
     problems = 0
     connection_names: list[str | None] = [None]
@@ -298,6 +299,11 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
                 if connection is None:
                     tables = ", ".join(t.name for t in compiled.tables)
                     print(f"✔ {connector.vendor}/{entity.name} → {tables}")
+            try:  # every override on disk shares the tables: they must agree with each other
+                load_table_union(connector.vendor, entity.name)
+            except MappingError as exc:
+                problems += 1
+                print(f"✘ {connector.vendor}/{entity.name} (overrides together): {exc}")
     return 1 if problems else 0
 
 

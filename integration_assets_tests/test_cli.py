@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,3 +98,23 @@ def test_sync_verbose_prints_the_event_log(env: dict[str, str]) -> None:
     assert "✔ shopify/customers @ test-shop" in result.stdout
     assert "STEP_START" in result.stdout + result.stderr
     assert " - DEBUG - " in result.stdout + result.stderr
+
+
+def test_validate_mappings_refuses_an_override_that_retypes_a_shared_column(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Every connection of a vendor shares the table: an override may not change a column's
+    type; the message names both files and the column."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    override = mappings / "overrides" / "some-shop" / "orders.json"
+    override.parent.mkdir(parents=True)
+    override.write_text(json.dumps({"mappings": [{"target": "total_tax", "type": "float"}]}))
+
+    result = cli(["validate-mappings"], {**env, "INTEGRATION_MAPPINGS": str(mappings)})
+
+    assert result.returncode == 1
+    assert str(override) in result.stdout
+    assert str(mappings / "shopify" / "orders.json") in result.stdout
+    assert "'total_tax'" in result.stdout
+    assert "✔ klaviyo/profiles → klaviyo_profiles" in result.stdout

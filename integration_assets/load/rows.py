@@ -8,17 +8,23 @@ first:
   while records change). Postgres refuses to upsert one key twice in one statement, and the
   right answer is the newest version anyway: keep the row with the newest source timestamp;
   on a tie, or when a timestamp is missing, the later row wins.
-- Child rows follow their kept parent: `_source_updated_at` is copied from it. When a parent
-  key came more than once and child rows carry the `_source_updated_at` of the record they
-  came from (an optional extra key in the row dict), only the children of the kept version
-  survive; otherwise children are deduplicated by their own key, later wins.
+- Child rows follow their kept parent: `_source_updated_at` is copied from it. A child row
+  names the parent row it was expanded from (`PARENT_ROW`, the very dict the mapping made),
+  so when a parent key came more than once only the children of the kept version survive,
+  exactly, even when two versions have the same timestamp. Rows built by hand without it may
+  carry the `_source_updated_at` of their record instead (older contract); otherwise children
+  are deduplicated by their own key, later wins.
+- The row hash covers the row's children: `_row_hash` of a parent is the hash of its mapped
+  values plus, per child table (by name), the sorted hashes of its child rows (which cover
+  theirs). A change only in line items therefore changes the order's hash, the guard lets the
+  order through at the same timestamp, and the backends replace its line items.
 - Convert datetimes to UTC (refusing naive ones, whose instant is unknown) and add
-  `_connection`, `_synced_at`, `_run_id` and `_row_hash` (hash of the mapped values).
+  `_connection`, `_synced_at`, `_run_id` and `_row_hash`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -34,7 +40,13 @@ from integration_assets.load.tables import (
     SYNCED_AT_COLUMN,
 )
 from integration_assets.load.types import to_utc
-from integration_assets.mapping.tables import ColumnType, MappedBatch, Row, TableSchema
+from integration_assets.mapping.tables import (
+    PARENT_ROW,
+    ColumnType,
+    MappedBatch,
+    Row,
+    TableSchema,
+)
 
 Key = tuple[Any, ...]
 Values = list[Any]
@@ -89,6 +101,16 @@ class PreparedTable:
         ]
 
 
+def _tuple_getter(positions: Sequence[int]) -> Callable[[Values], Key]:
+    """`values -> tuple(values[i] for i in positions)`, as one C-level call."""
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda values: (values[position],)
+    if not positions:
+        return lambda values: ()
+    return itemgetter(*positions)
+
+
 class _Layout:
     """Precomputed positions for turning one table's row dicts into value lists."""
 
@@ -104,6 +126,8 @@ class _Layout:
         index = {name: position for position, name in enumerate(self.names)}
         self.key = [index[name] for name in schema.primary_key]
         self.parent_key = [index[name] for name in schema.parent_key]
+        self.key_of = _tuple_getter(self.key)
+        self.parent_key_of = _tuple_getter(self.parent_key)
         self.datetimes = [index[c.name] for c in schema.columns if c.type is ColumnType.DATETIME]
         self.source_ts = (
             index[schema.source_updated_at] if schema.source_updated_at is not None else None
@@ -128,11 +152,23 @@ def _keep_incoming(incoming: datetime | None, kept: datetime | None) -> bool:
     return incoming is None or kept is None or incoming >= kept
 
 
-def _dedupe_roots(
-    layout: _Layout, rows: list[Row]
-) -> tuple[dict[Key, tuple[Values, datetime | None]], set[Key]]:
-    kept: dict[Key, tuple[Values, datetime | None]] = {}
+@dataclass
+class _Kept:
+    """One table's surviving rows of a batch: key -> [values, source timestamp, row dict,
+    parent key (children) or None]."""
+
+    rows: dict[Key, list[Any]]
+    repeated: set[Key]
+    duplicates: int
+    # id() of the row dicts that lost (alive in the batch, so ids are unique): their own
+    # children must go too, not be taken for orphans.
+    dropped: set[int]
+
+
+def _dedupe_roots(layout: _Layout, rows: list[Row]) -> _Kept:
+    kept: dict[Key, list[Any]] = {}
     repeated: set[Key] = set()
+    dropped: set[int] = set()
     key_positions = layout.key
     single = key_positions[0] if len(key_positions) == 1 else None
     ts_position = layout.source_ts
@@ -144,36 +180,63 @@ def _dedupe_roots(
         if current is not None:
             repeated.add(key)
             if not _keep_incoming(ts, current[1]):
+                dropped.add(id(source))
                 continue
-        kept[key] = (values, ts)
-    return kept, repeated
+            dropped.add(id(current[2]))
+        kept[key] = [values, ts, source, None]
+    return _Kept(kept, repeated, len(rows) - len(kept), dropped)
 
 
-def _dedupe_children(
-    layout: _Layout, rows: list[Row], parent: PreparedTable
-) -> tuple[dict[Key, tuple[Values, datetime | None]], set[Key]]:
-    kept: dict[Key, tuple[Values, datetime | None]] = {}
+def _dedupe_children(layout: _Layout, rows: list[Row], parent: _Kept, parent_name: str) -> _Kept:
+    kept: dict[Key, list[Any]] = {}
     repeated: set[Key] = set()
-    parent_ts_index = parent.source_ts_index
+    dropped: set[int] = set()
+    parent_rows = parent.rows
+    parent_repeated = parent.repeated
+    parent_key_of, key_of = layout.parent_key_of, layout.key_of
     for source in rows:
         values = layout.values(source)
-        parent_key = tuple(values[i] for i in layout.parent_key)
-        parent_row = parent.by_key.get(parent_key)
-        if parent_row is None:
+        parent_key = parent_key_of(values)
+        parent_entry = parent_rows.get(parent_key)
+        owner = source.get(PARENT_ROW)
+        if parent_entry is None:
+            if owner is not None and id(owner) in parent.dropped:
+                dropped.add(id(source))
+                continue  # the grandchild of a version that lost
             raise BatchError(
                 f"a row of child table {layout.schema.name!r} points to "
-                f"{parent.schema.name!r} key {parent_key!r}, which is not in the batch"
+                f"{parent_name!r} key {parent_key!r}, which is not in the batch"
             )
-        parent_ts = parent_row[parent_ts_index]
-        if parent_key in parent.repeated_keys and SOURCE_UPDATED_AT_COLUMN in source:
-            own_ts = source[SOURCE_UPDATED_AT_COLUMN]
-            if (None if own_ts is None else to_utc(own_ts)) != parent_ts:
+        if owner is not None:
+            if owner is not parent_entry[2]:
+                dropped.add(id(source))
                 continue  # a child of a parent version that lost the deduplication
-        key = tuple(values[i] for i in layout.key)
-        if key in kept:
+        elif parent_key in parent_repeated and SOURCE_UPDATED_AT_COLUMN in source:
+            own_ts = source[SOURCE_UPDATED_AT_COLUMN]
+            if (None if own_ts is None else to_utc(own_ts)) != parent_entry[1]:
+                continue
+        key = key_of(values)
+        current = kept.get(key)
+        if current is not None:
             repeated.add(key)
-        kept[key] = (values, parent_ts)
-    return kept, repeated
+            dropped.add(id(current[2]))
+        kept[key] = [values, parent_entry[1], source, parent_key]
+    return _Kept(kept, repeated, len(rows) - len(kept), dropped)
+
+
+def _digests_by_parent(kept: _Kept, digests: dict[Key, str]) -> dict[Key, list[str]]:
+    """A child table's row hashes grouped by parent key, sorted (row order is not content)."""
+    grouped: dict[Key, list[str]] = {}
+    for key, entry in kept.rows.items():
+        parent_key = entry[3]
+        hashes = grouped.get(parent_key)
+        if hashes is None:
+            grouped[parent_key] = [digests[key]]
+        else:
+            hashes.append(digests[key])
+    for hashes in grouped.values():
+        hashes.sort()
+    return grouped
 
 
 def prepare_batch(
@@ -184,35 +247,61 @@ def prepare_batch(
     run_id: str,
     synced_at: datetime,
 ) -> dict[str, PreparedTable]:
-    """Deduplicated, completed warehouse rows of every table; `ordered` is parents first."""
+    """Deduplicated, completed warehouse rows of every table; `ordered` is parents first.
+
+    Two passes: parents first to pick the kept version of each key (and, through it, the
+    children that survive), then children first to hash, so that a row's hash covers its
+    child rows (and theirs) and a change only in line items rewrites the order.
+    """
     names = {schema.name for schema in ordered}
     unknown = set(batch.rows) - names
     if unknown:
         raise BatchError(f"the batch has rows for tables {sorted(unknown)} not in the mapping")
     synced_at = to_utc(synced_at)
-    prepared: dict[str, PreparedTable] = {}
+    layouts: dict[str, _Layout] = {}
+    kept: dict[str, _Kept] = {}
     for schema in ordered:
         rows = batch.rows.get(schema.name, [])
-        layout = _Layout(schema)
+        layout = layouts[schema.name] = _Layout(schema)
         if schema.parent is None:
-            kept, repeated = _dedupe_roots(layout, rows)
+            kept[schema.name] = _dedupe_roots(layout, rows)
         else:
-            kept, repeated = _dedupe_children(layout, rows, prepared[schema.parent])
+            kept[schema.name] = _dedupe_children(layout, rows, kept[schema.parent], schema.parent)
+    children_of: dict[str, list[str]] = {}
+    for schema in ordered:
+        if schema.parent is not None:
+            children_of.setdefault(schema.parent, []).append(schema.name)
+    digests: dict[str, dict[Key, str]] = {}
+    for schema in reversed(ordered):
+        table_kept = kept[schema.name]
+        children = sorted(children_of.get(schema.name, ()))
+        grouped = [_digests_by_parent(kept[child], digests[child]) for child in children]
+        table_digests: dict[Key, str] = {}
+        if grouped:
+            for key, (values, _, _, _) in table_kept.rows.items():
+                table_digests[key] = row_hash([*values, *(g.get(key, []) for g in grouped)])
+        else:
+            for key, (values, _, _, _) in table_kept.rows.items():
+                table_digests[key] = row_hash(values)
+        digests[schema.name] = table_digests
+    prepared: dict[str, PreparedTable] = {}
+    for schema in ordered:
+        table_kept = kept[schema.name]
         table = PreparedTable(
             schema,
-            (*layout.names, SOURCE_UPDATED_AT_COLUMN, ROW_HASH_COLUMN),
+            (*layouts[schema.name].names, SOURCE_UPDATED_AT_COLUMN, ROW_HASH_COLUMN),
             connection,
             run_id,
             synced_at,
-            duplicates=len(rows) - len(kept),
-            repeated_keys=repeated,
+            duplicates=table_kept.duplicates,
+            repeated_keys=table_kept.repeated,
         )
         append = table.rows.append
         by_key = table.by_key
-        for key, (values, ts) in kept.items():
-            digest = row_hash(values)
+        table_digests = digests[schema.name]
+        for key, (values, ts, _, _) in table_kept.rows.items():
             values.append(ts)
-            values.append(digest)
+            values.append(table_digests[key])
             append(values)
             by_key[key] = values
         prepared[schema.name] = table

@@ -8,7 +8,8 @@ rows are never dropped for it, see `sync/reconcile.py`). A child table is keyed 
 `_connection` + its own key, and indexed on `_connection` + its parent key columns, which is
 how its rows are found and replaced when the parent changes.
 
-`ensure_tables` creates what is missing and adds columns a mapping gained. It does not
+`ensure_tables` creates what is missing, adds columns a mapping gained and (Postgres) drops
+NOT NULL from a column the mappings now leave optional. It does not
 migrate type changes, dropped columns or key changes: it detects them and raises
 `SchemaDriftError`, because silently rewriting a table that an app reads is not ours to do.
 """
@@ -215,10 +216,11 @@ class SchemaChanges:
 
     created: list[str] = field(default_factory=list)
     added_columns: dict[str, list[str]] = field(default_factory=dict)
+    relaxed_columns: dict[str, list[str]] = field(default_factory=dict)  # NOT NULL dropped
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.added_columns)
+        return bool(self.created or self.added_columns or self.relaxed_columns)
 
 
 def _existing_columns(connection: Connection, table: Table) -> dict[str, str]:
@@ -275,6 +277,35 @@ def _declared_type(connection: Connection, column: Column) -> str:
     return column.type.compile(dialect=connection.dialect).upper()
 
 
+def _relaxed_columns(connection: Connection, table: Table, existing: dict[str, str]) -> list[str]:
+    """Existing NOT NULL columns the table now wants nullable (e.g. an override removed one)."""
+    if connection.dialect.name == "sqlite":
+        preparer = connection.dialect.identifier_preparer
+        rows = connection.exec_driver_sql(
+            f"PRAGMA table_info({preparer.quote_identifier(table.name)})"
+        ).all()
+        not_null = {row[1] for row in rows if row[3]}
+    else:
+        qualified = connection.dialect.identifier_preparer.format_table(table)
+        not_null = set(
+            connection.execute(
+                text(
+                    "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(:table) "
+                    "AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull"
+                ),
+                {"table": qualified},
+            ).scalars()
+        )
+    return [
+        column.name
+        for column in table.columns
+        if column.nullable
+        and not column.primary_key
+        and column.name in existing
+        and column.name in not_null
+    ]
+
+
 def _reconcile(connection: Connection, table: Table, changes: SchemaChanges) -> None:
     """Add missing columns to an existing table; raise on drift we do not migrate."""
     existing = _existing_columns(connection, table)
@@ -293,6 +324,15 @@ def _reconcile(connection: Connection, table: Table, changes: SchemaChanges) -> 
     for name in existing:
         if name not in expected:
             problems.append(f"column {name!r} is in the warehouse but no longer in the mapping")
+    relax = _relaxed_columns(connection, table, existing)
+    if relax and connection.dialect.name == "sqlite":
+        problems.append(
+            f"columns {relax} are NOT NULL in the warehouse but the mappings now let them be "
+            "empty (a connection's override lacks them or makes them optional); SQLite cannot "
+            "drop NOT NULL in place: rebuild the table without the constraint (or drop it for "
+            "a full refresh)"
+        )
+        relax = []
     current_key = _existing_primary_key(connection, table)
     wanted_key = tuple(column.name for column in table.primary_key.columns)
     if current_key != wanted_key:
@@ -307,6 +347,12 @@ def _reconcile(connection: Connection, table: Table, changes: SchemaChanges) -> 
             "migrate the table by hand (or drop it for a full refresh) and run again."
         )
     table_sql = connection.dialect.identifier_preparer.format_table(table)
+    quote = connection.dialect.identifier_preparer.quote
+    for name in relax:
+        connection.execute(
+            text(f"ALTER TABLE {table_sql} ALTER COLUMN {quote(name)} DROP NOT NULL")
+        )
+        changes.relaxed_columns.setdefault(table.name, []).append(name)
     for column in missing:
         # Added columns are nullable whatever the mapping says: existing rows have no value.
         addition = Column(column.name, column.type, nullable=True)

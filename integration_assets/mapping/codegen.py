@@ -27,7 +27,7 @@ from integration_assets.mapping.converters import ConversionError, Converter
 from integration_assets.mapping.errors import MappingBugError
 from integration_assets.mapping.paths import Getter, PathError
 from integration_assets.mapping.spec import check_identifier
-from integration_assets.mapping.tables import ColumnType, Row
+from integration_assets.mapping.tables import PARENT_ROW, ColumnType, Row
 
 # When the raw value already is what the converter would return, skip the call. Each
 # condition must accept exactly the values its converter returns unchanged.
@@ -157,18 +157,23 @@ def build_row_function(
     fields: Sequence[FieldPlan],
     parent_key: Sequence[tuple[str, str]] = (),
     list_source: str | None = None,
+    padding: Sequence[str] = (),
 ) -> RowFunction:
     """Compile `fields` into `f(record, errors) -> row`, or, for a child table (when
     `list_source` is given), `f(item, errors, index, parent_row) -> row` whose row starts with
     the `parent_key` columns (child column, parent column) copied from the parent row.
 
     The function appends one reason per failing field to `errors` and always returns a row
-    (failed fields are None), so the caller sees every problem of a record at once.
+    (failed fields are None), so the caller sees every problem of a record at once. A child
+    row also holds its parent row under `PARENT_ROW`. `padding` are columns of the warehouse
+    table that these fields lack (another connection's override has them): they are None in
+    every row, written as constants into the row literal, so padding costs nothing per row.
     """
     for name in (
         table,
         *(plan.target for plan in fields),
         *(n for pair in parent_key for n in pair),
+        *padding,
     ):
         check_identifier(name)  # they are written into the code; never trust a caller blindly
     is_child = list_source is not None
@@ -195,6 +200,9 @@ def build_row_function(
         lines.extend(_field_code(number, plan, index, _fetch_code(number, plan, prefixes)))
     items = [f"{child!r}: parent[{parent!r}]" for child, parent in parent_key]
     items += [f"{plan.target!r}: v{number}" for number, plan in enumerate(fields)]
+    items += [f"{name!r}: None" for name in padding]
+    if is_child:
+        items.append(f"{PARENT_ROW!r}: parent")
     lines.append("    return {" + ", ".join(items) + "}")
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<mapping {table}>", "exec"), namespace)

@@ -9,8 +9,9 @@ never holds an order without some of its line items.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from integration_assets.mapping import reasons
@@ -90,8 +91,15 @@ class _ChildPlan:
         return rows
 
 
+Padding = Callable[[TableSchema], tuple[str, ...]]
+
+
+def _no_padding(table: TableSchema) -> tuple[str, ...]:
+    return ()
+
+
 def _compile_child(
-    spec: MappingSpec, parent: TableSchema, entry: NestedMapping
+    spec: MappingSpec, parent: TableSchema, entry: NestedMapping, padding: Padding
 ) -> tuple[TableSchema, _ChildPlan]:
     child = entry.nested
     by_parent_column = {parent_column: column for column, parent_column in child.parent_key.items()}
@@ -120,16 +128,26 @@ def _compile_child(
         table=child.table,
         source=entry.source,
         getter=build_getter(segments),
-        map_row=build_row_function(child.table, plans, parent_key, list_source=entry.source),
+        map_row=build_row_function(
+            child.table, plans, parent_key, list_source=entry.source, padding=padding(table)
+        ),
     )
     return table, plan
 
 
 class CompiledMapping:
-    """A mapping ready to run: its output tables and the functions that fill them."""
+    """A mapping ready to run: its output tables and the functions that fill them.
 
-    def __init__(self, spec: MappingSpec) -> None:
+    `own_tables` are the tables as this mapping alone describes them. `tables` are what the
+    warehouse holds: the same, or, when compiled with the union of every variant of the
+    entity (the vendor mapping and each connection's override, see `mapping.union`), the
+    union tables of the same names, and then every row is padded with None for the columns
+    only other variants have.
+    """
+
+    def __init__(self, spec: MappingSpec, union: Mapping[str, TableSchema] | None = None) -> None:
         self.spec = spec
+        padding = _no_padding if union is None else partial(_padding, union)
         key_columns = tuple(spec.primary_key)
         fields = spec.fields
         self._plans = tuple(_plan(field, key_columns) for field in fields)
@@ -140,13 +158,20 @@ class CompiledMapping:
             source_updated_at=spec.source_updated_at,
             description=spec.description,
         )
-        compiled_children = [_compile_child(spec, parent, entry) for entry in spec.children]
-        self.tables: tuple[TableSchema, ...] = (
+        compiled_children = [
+            _compile_child(spec, parent, entry, padding) for entry in spec.children
+        ]
+        self.own_tables: tuple[TableSchema, ...] = (
             parent,
             *(table for table, _ in compiled_children),
         )
+        self.tables: tuple[TableSchema, ...] = (
+            self.own_tables
+            if union is None
+            else tuple(union[table.name] for table in self.own_tables)
+        )
         self._children = tuple(plan for _, plan in compiled_children)
-        self._map_parent = build_row_function(spec.table, self._plans)
+        self._map_parent = build_row_function(spec.table, self._plans, padding=padding(parent))
         self._key_plans = tuple(
             next(plan for plan in self._plans if plan.target == column) for column in key_columns
         )
@@ -216,6 +241,17 @@ class CompiledMapping:
         return MappedBatch(rows=batch_rows, rejected=rejected)
 
 
-def compile_mapping(spec: MappingSpec) -> CompiledMapping:
-    """Compile a validated spec; cheap enough to call once per run."""
-    return CompiledMapping(spec)
+def _padding(union: Mapping[str, TableSchema], table: TableSchema) -> tuple[str, ...]:
+    wide = union.get(table.name)
+    if wide is None:
+        raise ValueError(f"the table union has no table {table.name!r}")
+    own = {column.name for column in table.columns}
+    return tuple(column.name for column in wide.columns if column.name not in own)
+
+
+def compile_mapping(
+    spec: MappingSpec, union: Mapping[str, TableSchema] | None = None
+) -> CompiledMapping:
+    """Compile a validated spec; cheap enough to call once per run. With `union` (table name
+    -> the warehouse table all variants of the entity share), rows are padded to it."""
+    return CompiledMapping(spec, union)

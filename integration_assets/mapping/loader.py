@@ -4,6 +4,13 @@ Layout (see docs/architecture.md): `mappings/<vendor>/<entity>.json` is the vend
 `mappings/overrides/<connection>/<entity>.json` changes it for one connection. The mappings
 directory is `$INTEGRATION_MAPPINGS` if set, else `mappings/` in the working directory.
 Anything wrong raises `MappingError` naming the file, the field path and the problem.
+
+`load_mapping` gives one connection's mapping. The warehouse tables are not that mapping's
+alone: every connection of a vendor shares them, so they are the union of the vendor mapping
+and every override of the entity on disk (`mapping.union.load_table_union`); a connection's
+compiled mapping is padded to them (`compile_mapping(spec, union)`), writing NULL where its
+own mapping has no column. Overrides that disagree on a column's type, a key or a child
+table's parent are refused there, naming both files.
 """
 
 from __future__ import annotations

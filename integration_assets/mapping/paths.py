@@ -17,7 +17,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-_SEGMENT = re.compile(r"[^.\s*]+")
+# Inner spaces are allowed: Klaviyo custom properties are named like `Loyalty Tier`. Leading
+# or trailing whitespace, tabs and newlines are typos.
+_SEGMENT = re.compile(r"[^.\s*](?:[^.*\t\n\r\f\v]*[^.\s*])?")
 _INDEX = re.compile(r"[0-9]+")
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -38,7 +40,9 @@ def parse_path(path: str) -> tuple[str, ...]:
         if "*" in segment:
             raise ValueError(f"source path {path!r}: wildcards are not supported yet")
         if not _SEGMENT.fullmatch(segment):
-            raise ValueError(f"source path {path!r}: segment {segment!r} contains whitespace")
+            raise ValueError(
+                f"source path {path!r}: segment {segment!r} has leading, trailing or non-space whitespace"
+            )
     return segments
 
 

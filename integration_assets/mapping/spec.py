@@ -88,7 +88,7 @@ SourcePath = Annotated[
         {
             "type": "string",
             "minLength": 1,
-            "pattern": r"^[^.\s*]+(\.[^.\s*]+)*$",
+            "pattern": r"^[^.\s*]([^.*\t\n\r\f\v]*[^.\s*])?(\.[^.\s*]([^.*\t\n\r\f\v]*[^.\s*])?)*$",
             "description": "Dotted path into the raw record; numeric segments index lists.",
         }
     ),

@@ -63,6 +63,12 @@ class TableSchema:
 
 Row = dict[str, Any]
 
+# Key of a child row holding the parent row (the dict itself) it was expanded from. When one
+# record arrives twice in a batch, the load keeps one version and must keep that version's
+# children; identity is exact where timestamps or positions are not (two versions can share
+# a timestamp, and a batch spans pages). It starts with `_`, so it is never a column name.
+PARENT_ROW = "_parent_row"
+
 
 def join_key(values: list[Any]) -> str:
     """A record's primary key values as one text (`|`-joined when composite); the quarantine
@@ -87,7 +93,9 @@ class MappedBatch:
     """The output of mapping a batch of raw records.
 
     `rows[table]` holds the rows of each table, parent table first, in source order. Child
-    rows carry their parent key columns. Every row of a table has every column of its schema.
+    rows carry their parent key columns and, under `PARENT_ROW`, the parent row they belong
+    to. Every row of a table has every column of its schema (a column this connection's
+    mapping lacks, because only another connection's override has it, holds None).
     """
 
     rows: dict[str, list[Row]] = field(default_factory=dict)

@@ -9,8 +9,10 @@ from dagster import Definitions, EnvVar, RetryPolicy
 
 from integration_assets.connectors import CONNECTORS
 from integration_assets.connectors.connections import load_connections
-from integration_assets.mapping.compiler import compile_mapping
+from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
+from integration_assets.mapping.errors import MappingError
 from integration_assets.mapping.loader import load_mapping
+from integration_assets.mapping.union import load_table_union
 from integration_assets.orchestration.assets import DEFAULT_RETRY_POLICY, build_sync_asset
 from integration_assets.orchestration.partitions import build_partitions_sensor
 from integration_assets.orchestration.resources import (
@@ -23,6 +25,19 @@ from integration_assets.orchestration.resources import (
 def _warehouse_kind(url: str | None) -> str:
     """The UI kind of the warehouse; an unset URL means the embedded SQLite default."""
     return "postgres" if (url or "").startswith(("postgres://", "postgresql")) else "sqlite"
+
+
+def _asset_mapping(vendor: str, entity: str, mappings: Path | None) -> CompiledMapping:
+    """The vendor mapping over the warehouse tables every connection shares (the union of the
+    overrides), so the asset's column schema shows every column. A broken override must not
+    take the whole code location down: then the vendor's own tables are shown, and the syncs
+    of that entity fail with the override's error."""
+    spec = load_mapping(vendor, entity, mappings_dir=mappings)
+    try:
+        union = load_table_union(vendor, entity, mappings)
+    except MappingError:
+        union = None
+    return compile_mapping(spec, union)
 
 
 def build_definitions(
@@ -56,7 +71,7 @@ def build_definitions(
         build_sync_asset(
             connector,
             entity,
-            compile_mapping(load_mapping(connector.vendor, entity.name, mappings_dir=mappings)),
+            _asset_mapping(connector.vendor, entity.name, mappings),
             retry_policy=retry_policy,
             kinds={connector.vendor, kind},
         )

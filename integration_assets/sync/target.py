@@ -15,6 +15,7 @@ from integration_assets.connectors import ConnectorSpec, EntitySpec, get_connect
 from integration_assets.connectors.connections import Connection
 from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
 from integration_assets.mapping.loader import load_mapping
+from integration_assets.mapping.union import load_table_union
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,13 @@ class SyncTarget:
 
     @cached_property
     def mapping(self) -> CompiledMapping:
+        """The connection's own mapping, writing the tables all connections of the vendor
+        share (the union of every override, see `mapping.union`): rows are padded to them."""
+        vendor = self.connection.vendor
         spec = load_mapping(
-            self.connection.vendor,
+            vendor,
             self.entity_name,
             connection=self.connection.name,
             mappings_dir=self.mappings_dir,
         )
-        return compile_mapping(spec)
+        return compile_mapping(spec, load_table_union(vendor, self.entity_name, self.mappings_dir))

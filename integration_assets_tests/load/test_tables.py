@@ -130,6 +130,36 @@ def test_dropped_column_is_detected(warehouse: Warehouse) -> None:
         ensure_tables(warehouse, [narrower])
 
 
+def test_a_not_null_column_the_mappings_now_leave_empty_is_relaxed_or_explained(
+    warehouse: Warehouse,
+) -> None:
+    """An override that removes a required field: Postgres drops NOT NULL, SQLite (which
+    cannot) says what to do instead of failing later on a NULL."""
+    ensure_tables(warehouse, [CUSTOMERS])
+    optional_email = dataclasses.replace(
+        CUSTOMERS,
+        columns=tuple(
+            dataclasses.replace(c, nullable=True) if c.name == "email" else c
+            for c in CUSTOMERS.columns
+        ),
+    )
+    if warehouse.dialect == "sqlite":
+        with pytest.raises(SchemaDriftError, match=r"'email'.*cannot drop NOT NULL"):
+            ensure_tables(warehouse, [optional_email])
+        return
+    changes = ensure_tables(warehouse, [optional_email])
+    assert changes.relaxed_columns == {"customers": ["email"]}
+    upsert_batch(
+        warehouse,
+        [optional_email],
+        MappedBatch(rows={"customers": [{**customer(1), "email": None}]}),
+        connection="shop",
+        entity="customers",
+        run_id="r1",
+    )
+    assert not ensure_tables(warehouse, [optional_email]).changed
+
+
 def test_key_change_is_detected(warehouse: Warehouse) -> None:
     ensure_tables(warehouse, [CUSTOMERS])
     with pytest.raises(SchemaDriftError, match="primary key"):

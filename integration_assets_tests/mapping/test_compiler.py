@@ -12,7 +12,7 @@ from integration_assets.mapping import MappingSpec, compile_mapping
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.mapping.converters import CONVERTERS
 from integration_assets.mapping.errors import MappingBugError
-from integration_assets.mapping.tables import ColumnSchema, ColumnType
+from integration_assets.mapping.tables import PARENT_ROW, ColumnSchema, ColumnType
 from integration_assets_tests.mapping.conftest import customer_mapping, order_mapping
 
 
@@ -78,15 +78,24 @@ def test_an_order_becomes_one_order_row_and_one_row_per_line_item_keyed_to_it() 
             "total_price": Decimal("398.00"),
         },
     ]
+    first_order = batch.rows["shopify_orders"][0]
     assert batch.rows["shopify_order_line_items"] == [
         {
             "order_id": 450789469,
             "id": 466157049,
             "sku": "IPOD2008GREEN",
             "price": Decimal("199.00"),
+            PARENT_ROW: first_order,
         },
-        {"order_id": 450789469, "id": 518995019, "sku": "IPOD2008RED", "price": Decimal("199.00")},
+        {
+            "order_id": 450789469,
+            "id": 518995019,
+            "sku": "IPOD2008RED",
+            "price": Decimal("199.00"),
+            PARENT_ROW: first_order,
+        },
     ]
+    assert all(row[PARENT_ROW] is first_order for row in batch.rows["shopify_order_line_items"])
 
 
 def test_a_record_with_three_bad_fields_is_rejected_with_three_reasons() -> None:

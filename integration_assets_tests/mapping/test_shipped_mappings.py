@@ -11,7 +11,7 @@ import pytest
 
 from integration_assets.mapping import available_mappings, compile_mapping, load_mapping
 from integration_assets.mapping.compiler import CompiledMapping
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.mapping.tables import PARENT_ROW, ColumnType
 from integration_assets_tests.mapping.conftest import FIXTURES, SHIPPED_MAPPINGS
 
 SHIPPED = available_mappings(SHIPPED_MAPPINGS)
@@ -88,6 +88,7 @@ def test_the_documented_shopify_order_maps_to_an_order_row_and_three_line_items(
         "quantity": 1,
         "price": Decimal("199.00"),
         "total_discount": Decimal("0.00"),
+        PARENT_ROW: batch.rows["shopify_orders"][0],
     }
     assert batch.rows["shopify_order_line_items"] == [
         {

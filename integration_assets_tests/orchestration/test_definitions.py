@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +91,22 @@ def test_the_partitions_sensor_adds_each_connection_once(defs) -> None:
         for request in first.dynamic_partitions_requests:
             instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
         assert isinstance(sensor(build_sensor_context(instance=instance)), SkipReason)
+
+
+def test_the_column_schema_shows_the_columns_every_connections_override_adds(
+    tmp_path: Path,
+) -> None:
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    override = mappings / "overrides" / "some-account" / "profiles.json"
+    override.parent.mkdir(parents=True)
+    added = {"source": "attributes.properties.Loyalty Tier", "target": "loyalty_tier"}
+    override.write_text(json.dumps({"mappings": [{**added, "type": "string"}]}))
+
+    defs = build_definitions(
+        connections_path=CONNECTIONS, mappings_dir=mappings, warehouse_url="sqlite:///:memory:"
+    )
+
+    node = defs.resolve_asset_graph().get(AssetKey(["klaviyo", "profiles"]))
+    columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
+    assert {"loyalty_tier", "locale", "email"} <= columns

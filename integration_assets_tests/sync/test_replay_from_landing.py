@@ -18,12 +18,15 @@ from integration_assets_tests.orchestration.harness import MAPPINGS, SHOP, deplo
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    with run_sandbox(seed=3, sizes={"customers": 300}, rate_limits=False) as running:
+    sizes = {"customers": 300, "orders": 120}
+    with run_sandbox(seed=3, sizes=sizes, rate_limits=False) as running:
         yield running
 
 
-def copy_mappings_with_override(directory: Path, override: dict | None) -> Path:
-    """The shipped mappings plus, optionally, a per-connection override of customers."""
+def copy_mappings_with_override(
+    directory: Path, override: dict | None, entity: str = "customers"
+) -> Path:
+    """The shipped mappings plus, optionally, a per-connection override of `entity`."""
     mappings = directory / "mappings"
     for vendor_dir in MAPPINGS.iterdir():
         if vendor_dir.is_dir() and vendor_dir.name != "overrides":
@@ -31,7 +34,7 @@ def copy_mappings_with_override(directory: Path, override: dict | None) -> Path:
             for file in vendor_dir.glob("*.json"):
                 (mappings / vendor_dir.name / file.name).write_text(file.read_text())
     if override is not None:
-        path = mappings / "overrides" / SHOP / "customers.json"
+        path = mappings / "overrides" / SHOP / f"{entity}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(override))
     return mappings
@@ -65,3 +68,36 @@ def test_a_mapping_fix_is_replayed_from_landing_without_calling_the_vendor(
     changed = sum(1 for c in sandbox.shopify.records("customers") if c["note"] != c["tags"])
     assert replayed.upsert["shopify_customers"].updated == changed > 0
     deployment.assert_matches_vendor("shopify", "customers")
+
+
+def test_a_child_mapping_fix_replayed_from_landing_rewrites_the_children(
+    tmp_path: Path, sandbox: Sandbox, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only line items change (same orders, same timestamps): the order's hash covers its
+    line items, so the replay rewrites them."""
+    deployment = deploy(tmp_path, sandbox, warehouse_url, monkeypatch)
+    connection = get_connection(SHOP, deployment.connections_path)
+    wrong_sku = {
+        "mappings": [
+            {"source": "line_items", "nested": {"mappings": [{"target": "sku", "source": "title"}]}}
+        ]
+    }
+    broken = SyncTarget(
+        connection, "orders", copy_mappings_with_override(tmp_path / "a", wrong_sku, "orders")
+    )
+    warehouse = Warehouse.from_url(warehouse_url)
+    try:
+        extracted = run_extract(broken, warehouse, run_id="run-1")
+        run_load(broken, warehouse, extracted, run_id="run-1")
+        lines = deployment.actual("shopify", "orders")["shopify_order_line_items"]
+        assert all(row["sku"] == row["title"] for row in lines.values())  # the bug, visible
+
+        fixed = SyncTarget(
+            connection, "orders", copy_mappings_with_override(tmp_path / "b", None, "orders")
+        )
+        replayed = run_load(fixed, warehouse, extracted, run_id="run-1-replay")
+    finally:
+        warehouse.dispose()
+
+    assert replayed.upsert["shopify_orders"].updated > 0
+    deployment.assert_matches_vendor("shopify", "orders")
