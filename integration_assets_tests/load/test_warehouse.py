@@ -173,7 +173,11 @@ def test_upsert_leaves_no_session_state_behind(warehouse: Warehouse) -> None:
             )
         ).scalar()
         advisory_locks = conn.execute(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            # This test's database only: other tests' loads may hold locks in theirs.
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
         ).scalar()
     assert temp_tables == 0
     assert prepared == 0
