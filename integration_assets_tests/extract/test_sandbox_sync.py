@@ -245,7 +245,9 @@ def test_a_wrong_token_is_a_clear_401_without_the_token(sb: Sandbox) -> None:
     )
     assert "SANDBOX_SHOP_TOKEN" in message
     assert "shpat_WRONG_and_secret" not in message and sb.shopify.access_token not in message
-    assert sb.shopify.stats().total == 1  # not retried
+    # Not retried. Counted by status: a request an earlier test timed out on may still be
+    # logged by the server after the reset, with its own (non-401) status.
+    assert sb.shopify.stats().count(status=401) == 1
 
 
 def test_secrets_come_from_the_connections_env_vars(
