@@ -40,7 +40,7 @@ from integration_assets.load.tables import (
     SYNCED_AT_COLUMN,
 )
 from integration_assets.load.types import to_utc
-from integration_assets.mapping.tables import (
+from integration_assets.schema import (
     PARENT_ROW,
     ColumnType,
     MappedBatch,

@@ -39,7 +39,7 @@ from integration_assets.load.identifiers import derived_identifier, validate_ide
 from integration_assets.load.rls import enable_row_level_security
 from integration_assets.load.types import UtcDateTime, column_type
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import ColumnType, TableSchema
+from integration_assets.schema import ColumnType, TableSchema
 
 CONNECTION_COLUMN = "_connection"
 SOURCE_UPDATED_AT_COLUMN = "_source_updated_at"

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 from integration_assets.load.encoding import dumps_json_str, loads_json
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
 
 
 class SqliteDeclaredText(UserDefinedType[Any]):

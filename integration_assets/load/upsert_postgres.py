@@ -46,7 +46,7 @@ from integration_assets.load.tables import (
     column_order,
     key_columns,
 )
-from integration_assets.mapping.tables import ColumnType, TableSchema
+from integration_assets.schema import ColumnType, TableSchema
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from integration_assets.load.tables import (
     build_table,
     key_columns,
 )
-from integration_assets.mapping.tables import TableSchema
+from integration_assets.schema import TableSchema
 
 # Keys per IN (…) query: well below SQLite's bound-parameter limit for composite keys.
 KEYS_PER_QUERY = 400

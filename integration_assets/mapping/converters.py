@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from integration_assets.mapping.masking import describe_value
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1

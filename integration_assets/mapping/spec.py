@@ -30,7 +30,7 @@ from pydantic import (
 from integration_assets.load.identifiers import IDENTIFIER_REGEX, is_identifier
 from integration_assets.mapping.converters import ConversionError, converter_for
 from integration_assets.mapping.paths import parse_path
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
 
 # The load stage's identifier rule, minus a leading '_' (reserved for metadata columns).
 IDENTIFIER_PATTERN = rf"^(?!_){IDENTIFIER_REGEX}$"

@@ -26,7 +26,6 @@ from dagster import (
 from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
-from integration_assets.mapping.tables import TableSchema as WarehouseTable
 from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
 from integration_assets.orchestration.partitions import connection_partitions
 from integration_assets.orchestration.resources import (
@@ -35,6 +34,7 @@ from integration_assets.orchestration.resources import (
     WarehouseResource,
 )
 from integration_assets.retry_budget import DEFAULT_BUDGET
+from integration_assets.schema import TableSchema as WarehouseTable
 from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
 
 DEFAULT_RETRY_POLICY = RetryPolicy(

@@ -33,7 +33,7 @@ from integration_assets.load.tables import (
 )
 from integration_assets.load.upsert import upsert_batch
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import MappedBatch, Row, TableSchema
+from integration_assets.schema import MappedBatch, Row, TableSchema
 from integration_assets.sync.target import SyncTarget
 
 

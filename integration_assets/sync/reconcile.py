@@ -61,7 +61,7 @@ from integration_assets.load.tables import (
     parents_first,
 )
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import ColumnType, TableSchema
+from integration_assets.schema import ColumnType, TableSchema
 from integration_assets.sync.target import SyncTarget
 
 DEFAULT_MAX_DELETED_FRACTION = 0.5

@@ -41,7 +41,7 @@ from integration_assets.load.tables import CONNECTION_COLUMN, build_table, ensur
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.mapping.paths import build_getter, parse_path
-from integration_assets.mapping.tables import ColumnType, TableSchema
+from integration_assets.schema import ColumnType, TableSchema
 from integration_assets.sync.target import SyncTarget
 
 

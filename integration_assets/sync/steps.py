@@ -27,7 +27,7 @@ from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncSta
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import MappedBatch, TableSchema
+from integration_assets.schema import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker, cursor_ceiling, parse_timestamp
 from integration_assets.sync.failure import record_failure_quietly
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile

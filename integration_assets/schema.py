@@ -1,7 +1,9 @@
-"""What the mapping stage promises the load stage: warehouse tables and rows.
+"""The contract between the mapping stage and the load stage: warehouse tables and rows.
 
 A compiled mapping describes its output tables with these types; the load stage creates and
-upserts tables from them and knows nothing about vendors or mapping files.
+upserts tables from them and knows nothing about vendors or mapping files. It lives at the
+package root, not in `mapping/`, so the load stage (and `sync/`, `orchestration/`) depends on
+the contract rather than on the mapping stage.
 """
 
 from __future__ import annotations
