@@ -63,6 +63,56 @@ class TableSchema:
         raise KeyError(f"table {self.name!r} has no column {name!r}")
 
 
+# The load stage's own columns of every warehouse table: `_connection` leads the primary key,
+# the others follow the mapped columns. The one definition: the load stage builds its tables
+# from it, the mapping refuses column names that clash with it, the Dagster asset metadata
+# describes it.
+CONNECTION_COLUMN = "_connection"
+SOURCE_UPDATED_AT_COLUMN = "_source_updated_at"
+SYNCED_AT_COLUMN = "_synced_at"
+RUN_ID_COLUMN = "_run_id"
+ROW_HASH_COLUMN = "_row_hash"
+DELETED_AT_COLUMN = "_deleted_at"
+CONNECTION_METADATA = ColumnSchema(
+    CONNECTION_COLUMN,
+    ColumnType.STRING,
+    nullable=False,
+    description="Connection (shop/account) the row came from.",
+)
+TRAILING_METADATA = (
+    ColumnSchema(
+        SOURCE_UPDATED_AT_COLUMN,
+        ColumnType.DATETIME,
+        description="Vendor's timestamp guarding the upsert.",
+    ),
+    ColumnSchema(
+        SYNCED_AT_COLUMN,
+        ColumnType.DATETIME,
+        nullable=False,
+        description="When this sync wrote the row.",
+    ),
+    ColumnSchema(
+        RUN_ID_COLUMN,
+        ColumnType.STRING,
+        nullable=False,
+        description="Dagster run that wrote the row.",
+    ),
+    ColumnSchema(
+        ROW_HASH_COLUMN,
+        ColumnType.STRING,
+        nullable=False,
+        description="Hash of the mapped values, to skip no-op updates.",
+    ),
+    ColumnSchema(
+        DELETED_AT_COLUMN,
+        ColumnType.DATETIME,
+        description="When reconciliation found the record deleted.",
+    ),
+)
+METADATA = (CONNECTION_METADATA, *TRAILING_METADATA)
+TRAILING_METADATA_COLUMNS = tuple(column.name for column in TRAILING_METADATA)
+METADATA_COLUMNS = tuple(column.name for column in METADATA)
+
 Row = dict[str, Any]
 
 # Key of a child row holding the parent row (the dict itself) it was expanded from. When one

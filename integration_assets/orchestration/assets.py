@@ -34,6 +34,7 @@ from integration_assets.orchestration.resources import (
     WarehouseResource,
 )
 from integration_assets.retry_budget import DEFAULT_BUDGET
+from integration_assets.schema import METADATA
 from integration_assets.schema import TableSchema as WarehouseTable
 from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
 
@@ -59,14 +60,7 @@ def column_schema(table: WarehouseTable) -> TableSchema:
     columns = [
         TableColumn(c.name, c.type.value, description=c.description or None) for c in table.columns
     ]
-    columns += [
-        TableColumn("_connection", "string", "Connection (shop/account) the row came from."),
-        TableColumn("_source_updated_at", "datetime", "Vendor's timestamp guarding the upsert."),
-        TableColumn("_synced_at", "datetime", "When this sync wrote the row."),
-        TableColumn("_run_id", "string", "Dagster run that wrote the row."),
-        TableColumn("_row_hash", "string", "Hash of the mapped values, to skip no-op updates."),
-        TableColumn("_deleted_at", "datetime", "When reconciliation found the record deleted."),
-    ]
+    columns += [TableColumn(c.name, c.type.value, description=c.description) for c in METADATA]
     return TableSchema(columns=columns)
 
 

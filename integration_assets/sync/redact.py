@@ -37,11 +37,11 @@ from integration_assets.connectors.connections import Connection as VendorConnec
 from integration_assets.connectors.spec import PersonReference
 from integration_assets.extract.records import parse_page
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
-from integration_assets.load.tables import CONNECTION_COLUMN, build_table, ensure_tables
+from integration_assets.load.tables import build_table, ensure_tables
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.mapping.paths import build_getter, parse_path
-from integration_assets.schema import ColumnType, TableSchema
+from integration_assets.schema import CONNECTION_COLUMN, ColumnType, TableSchema
 from integration_assets.sync.target import SyncTarget
 
 
