@@ -8,9 +8,22 @@ the contract rather than on the mapping stage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+# The one identifier rule of the project for table, column and schema names: lower case, at
+# most 63 characters (Postgres' limit), portable between Postgres and SQLite. Always applied
+# with `fullmatch`: `re.match` with a `$` anchor accepts a trailing newline.
+IDENTIFIER_REGEX = r"[a-z_][a-z0-9_]{0,62}"
+IDENTIFIER_PATTERN = re.compile(IDENTIFIER_REGEX)
+MAX_IDENTIFIER_LENGTH = 63
+
+
+def is_identifier(name: object) -> bool:
+    """Whether `name` is, as a whole, a safe lower-case SQL identifier."""
+    return isinstance(name, str) and IDENTIFIER_PATTERN.fullmatch(name) is not None
 
 
 class ColumnType(StrEnum):
