@@ -25,8 +25,8 @@ from typing import Any
 from integration_assets.mapping import reasons
 from integration_assets.mapping.converters import ConversionError, Converter
 from integration_assets.mapping.errors import MappingBugError
-from integration_assets.mapping.paths import Getter, PathError
 from integration_assets.mapping.spec import check_identifier
+from integration_assets.paths import Getter, PathError
 from integration_assets.schema import PARENT_ROW, ColumnType, Row
 
 # When the raw value already is what the converter would return, skip the call. Each

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from integration_assets.mapping.converters import ConversionError, converter_for
-from integration_assets.mapping.paths import parse_path
+from integration_assets.paths import parse_path
 from integration_assets.schema import IDENTIFIER_REGEX, METADATA_COLUMNS, ColumnType, is_identifier
 
 # The project's identifier rule (`schema.py`), minus a leading '_' (reserved for metadata columns).

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integration_assets.connectors.spec import IncrementalSpec
+from integration_assets.paths import PathError, build_getter, parse_path
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -61,18 +62,19 @@ class CursorTracker:
         previous: str | None,
         ceiling: datetime | None = None,
     ) -> None:
-        self._path = incremental.cursor_field.split(".") if incremental else None
+        self._get = build_getter(parse_path(incremental.cursor_field)) if incremental else None
         self._max = parse_timestamp(previous)
         self._ceiling = ceiling
 
     def observe(self, records: Iterable[dict[str, Any]]) -> None:
-        if self._path is None:
+        if self._get is None:
             return
-        path, newest = self._path, self._max
+        get, newest = self._get, self._max
         for record in records:
-            value: Any = record
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
+            try:
+                value = get(record)
+            except PathError:  # a record of another shape has no cursor value; the mapping
+                continue  # quarantines it
             stamp = parse_timestamp(value)
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
