@@ -221,6 +221,9 @@ class PageStream:
                 retryable_statuses=frozenset(self.spec.retryable_statuses),
                 secret_env_vars=dict(self.connection.secrets),
                 secret_values=self._secret_values,
+                retry_after_header=(
+                    self.entity.rate_limit or self.spec.rate_limit
+                ).retry_after_header,
             ),
             limiter=self._limiter,
             policy=self.settings.backoff(),
