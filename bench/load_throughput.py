@@ -36,7 +36,7 @@ import psycopg
 from psycopg.types.json import set_json_dumps
 
 from integration_assets.load import Warehouse, ensure_tables, upsert_batch
-from integration_assets.mapping.tables import ColumnSchema, ColumnType, MappedBatch, TableSchema
+from integration_assets.schema import ColumnSchema, ColumnType, MappedBatch, TableSchema
 
 CEILING = 0.50
 URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -95,6 +95,7 @@ class RateLimitSpec(_Frozen):
     every run against the same (vendor, account). `budget_header` lets the client resync with
     what the vendor says is left: `used/limit` (Shopify's `X-Shopify-Shop-Api-Call-Limit: 3/40`)
     or `remaining` (a plain count such as Klaviyo's `RateLimit-Remaining`).
+    `retry_after_header` is where a 429/503 says how long to wait (`extract/fetch.py` reads it).
     """
 
     capacity: int = Field(gt=0)
@@ -132,6 +133,10 @@ class EntitySpec(_Frozen):
     has. None means the entity is not reconciled: append-only entities (Klaviyo events) are
     never deleted by the vendor in the normal course, so a walk would only cost requests, and
     an id walk over millions of events is the most expensive listing there is.
+
+    `primary_key` is the dotted path of the record's id in a raw record (redaction finds a
+    person's records by it); `append_only` marks entities whose records never change or go
+    away, which the spec refuses to reconcile.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")

@@ -47,6 +47,8 @@ class StreamContext:
 
     `secret_env_vars` maps each secret name to the environment variable that holds it;
     `secret_values` are only used to scrub vendor text quoted in errors.
+    `retry_after_header` is the header the vendor says how long to wait in (its rate-limit
+    spec's `retry_after_header`).
     """
 
     vendor: str
@@ -56,6 +58,7 @@ class StreamContext:
     retryable_statuses: frozenset[int]
     secret_env_vars: Mapping[str, str]
     secret_values: tuple[str, ...]
+    retry_after_header: str = "Retry-After"
 
     def secret_hint(self) -> str:
         names = ", ".join(
@@ -262,7 +265,7 @@ class PageFetcher:
 
     def _retry_after(self, url: str, response: httpx.Response, attempt: int) -> float | None:
         """The vendor's Retry-After in seconds (None if absent), refusing absurdly long ones."""
-        seconds = parse_retry_after(response.headers.get("Retry-After"))
+        seconds = parse_retry_after(response.headers.get(self._context.retry_after_header))
         if seconds is not None and seconds > self._max_retry_after:
             raise self._error(
                 url,

@@ -23,7 +23,7 @@ import httpx
 
 from integration_assets.connectors.spec import PaginatorSpec
 from integration_assets.extract.headers import header
-from integration_assets.extract.paths import lookup_optional
+from integration_assets.paths import lookup_optional
 
 Params = tuple[tuple[str, str], ...]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from integration_assets.extract.paths import PathNotFound, lookup
+from integration_assets.paths import PathNotFound, lookup
 
 
 class MalformedBody(ValueError):

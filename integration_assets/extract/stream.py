@@ -34,11 +34,12 @@ from integration_assets.connectors.origin import describe_origin, same_origin
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
 from integration_assets.extract.errors import ExtractError, redact_url
 from integration_assets.extract.fetch import PageFetcher, StreamContext
-from integration_assets.extract.headers import header, parse_http_date
+from integration_assets.extract.headers import header
 from integration_assets.extract.page import ExtractStats, Page
 from integration_assets.extract.paginators import PageRequest, paginator_for
 from integration_assets.extract.rate_limit import RateLimiter, limiter_for
 from integration_assets.extract.settings import ExtractSettings
+from integration_assets.timestamps import parse_http_date
 
 logger = logging.getLogger("integration_assets.extract")
 
@@ -220,6 +221,9 @@ class PageStream:
                 retryable_statuses=frozenset(self.spec.retryable_statuses),
                 secret_env_vars=dict(self.connection.secrets),
                 secret_values=self._secret_values,
+                retry_after_header=(
+                    self.entity.rate_limit or self.spec.rate_limit
+                ).retry_after_header,
             ),
             limiter=self._limiter,
             policy=self.settings.backoff(),

@@ -24,11 +24,7 @@ from sqlalchemy import ColumnElement, Table, and_, false, func, not_, or_
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from integration_assets.load.tables import (
-    DELETED_AT_COLUMN,
-    ROW_HASH_COLUMN,
-    SOURCE_UPDATED_AT_COLUMN,
-)
+from integration_assets.schema import DELETED_AT_COLUMN, ROW_HASH_COLUMN, SOURCE_UPDATED_AT_COLUMN
 
 
 def should_write(

@@ -3,28 +3,19 @@
 Table, column and schema names come from JSON files a user can edit, so they are validated
 against one strict pattern before any DDL or DML is built from them. SQLAlchemy still quotes
 them; the pattern keeps them portable between Postgres and SQLite (lower case, at most 63
-characters, Postgres' limit) and rules out anything that quoting alone would let through.
+characters, Postgres' limit) and rules out anything that quoting alone would let through. The rule itself (`is_identifier`)
+lives in `integration_assets/schema.py`, where the mapping stage checks its names with it too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 
-# The one identifier rule of the project (mapping files check theirs with it too). Always
-# applied with `fullmatch`: `re.match` with a `$` anchor accepts a trailing newline.
-IDENTIFIER_REGEX = r"[a-z_][a-z0-9_]{0,62}"
-IDENTIFIER_PATTERN = re.compile(IDENTIFIER_REGEX)
-MAX_IDENTIFIER_LENGTH = 63
+from integration_assets.schema import MAX_IDENTIFIER_LENGTH, is_identifier
 
 
 class InvalidIdentifierError(ValueError):
     """A table, column or schema name is not a safe lower-case SQL identifier."""
-
-
-def is_identifier(name: object) -> bool:
-    """Whether `name` is, as a whole, a safe lower-case SQL identifier."""
-    return isinstance(name, str) and IDENTIFIER_PATTERN.fullmatch(name) is not None
 
 
 def validate_identifier(name: str, what: str = "identifier") -> str:

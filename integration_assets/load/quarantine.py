@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from integration_assets.load.bookkeeping import bookkeeping
 from integration_assets.load.encoding import dumps_json
 from integration_assets.load.warehouse import Dialect
-from integration_assets.mapping.tables import RejectedRecord
+from integration_assets.schema import RejectedRecord
 
 RESOLVED_SUPERSEDED = "superseded"
 RESOLVED_REPLAYED = "replayed"

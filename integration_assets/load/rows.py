@@ -31,17 +31,15 @@ from operator import itemgetter
 from typing import Any
 
 from integration_assets.load.encoding import row_hash
-from integration_assets.load.tables import (
+from integration_assets.load.types import to_utc
+from integration_assets.schema import (
     CONNECTION_COLUMN,
     DELETED_AT_COLUMN,
+    PARENT_ROW,
     ROW_HASH_COLUMN,
     RUN_ID_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
     SYNCED_AT_COLUMN,
-)
-from integration_assets.load.types import to_utc
-from integration_assets.mapping.tables import (
-    PARENT_ROW,
     ColumnType,
     MappedBatch,
     Row,

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.timestamps import parse_instant
 
 STATUS_RUNNING = "running"
 STATUS_SUCCESS = "success"
@@ -24,19 +25,13 @@ STATUS_FAILED = "failed"
 
 
 def parse_cursor(cursor: str | None) -> datetime | None:
-    """The cursor as an aware UTC datetime, or None if it is not an ISO-8601 timestamp.
+    """The cursor as an aware UTC datetime, or None if it is not a timestamp (a token).
 
-    A timestamp without offset is taken as UTC; `Z` is accepted.
+    The project's one rule (`integration_assets/timestamps.py`): an offset or `Z` is needed.
+    The cursor tracker always saves one; a cursor without one (edited by hand) is an unknown
+    instant, read as no cursor, so the next sync reads everything rather than skip anything.
     """
-    if not cursor:
-        return None
-    try:
-        parsed = datetime.fromisoformat(cursor.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parse_instant(cursor.strip()) if cursor else None
 
 
 @dataclass(frozen=True)

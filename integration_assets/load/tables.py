@@ -4,7 +4,8 @@ Every warehouse table has `_connection` first in its primary key (one table hold
 account of a vendor), the mapped columns, then the bookkeeping columns `_source_updated_at`
 (the guard of the upsert), `_synced_at`, `_run_id`, `_row_hash` and `_deleted_at` (set by
 reconciliation when the vendor no longer has the record, cleared when it is written again;
-rows are never dropped for it, see `sync/reconcile.py`). A child table is keyed by
+rows are never dropped for it, see `sync/reconcile.py`); their one definition is in
+`integration_assets/schema.py`. A child table is keyed by
 `_connection` + its own key, and indexed on `_connection` + its parent key columns, which is
 how its rows are found and replaced when the parent changes.
 
@@ -37,24 +38,17 @@ from sqlalchemy.schema import CreateColumn, CreateSchema
 from integration_assets.load.ddl import ddl_transaction
 from integration_assets.load.identifiers import derived_identifier, validate_identifier
 from integration_assets.load.rls import enable_row_level_security
-from integration_assets.load.types import UtcDateTime, column_type
+from integration_assets.load.types import column_type
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import ColumnType, TableSchema
-
-CONNECTION_COLUMN = "_connection"
-SOURCE_UPDATED_AT_COLUMN = "_source_updated_at"
-SYNCED_AT_COLUMN = "_synced_at"
-RUN_ID_COLUMN = "_run_id"
-ROW_HASH_COLUMN = "_row_hash"
-DELETED_AT_COLUMN = "_deleted_at"
-TRAILING_METADATA_COLUMNS = (
-    SOURCE_UPDATED_AT_COLUMN,
-    SYNCED_AT_COLUMN,
-    RUN_ID_COLUMN,
-    ROW_HASH_COLUMN,
-    DELETED_AT_COLUMN,
+from integration_assets.schema import (
+    CONNECTION_COLUMN,
+    METADATA_COLUMNS,
+    TRAILING_METADATA,
+    TRAILING_METADATA_COLUMNS,
+    ColumnType,
+    TableSchema,
 )
-METADATA_COLUMNS = (CONNECTION_COLUMN, *TRAILING_METADATA_COLUMNS)
+
 RESERVED_PREFIX = "_ia_"
 
 
@@ -188,11 +182,8 @@ def build_table(schema: TableSchema, db_schema: str | None = None) -> Table:
             )
         )
     columns += [
-        Column(SOURCE_UPDATED_AT_COLUMN, UtcDateTime, nullable=True),
-        Column(SYNCED_AT_COLUMN, UtcDateTime, nullable=False),
-        Column(RUN_ID_COLUMN, Text, nullable=False),
-        Column(ROW_HASH_COLUMN, Text, nullable=False),
-        Column(DELETED_AT_COLUMN, UtcDateTime, nullable=True),
+        Column(column.name, column_type(column.type), nullable=column.nullable)
+        for column in TRAILING_METADATA
     ]
     table = Table(
         schema.name,

@@ -29,7 +29,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 from integration_assets.load.encoding import dumps_json_str, loads_json
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
+from integration_assets.timestamps import TimestampError, instant_from_iso
 
 
 class SqliteDeclaredText(UserDefinedType[Any]):
@@ -66,11 +67,17 @@ def utc_iso(value: datetime) -> str:
 
 
 def parse_utc_iso(text: str) -> datetime:
-    """Parse stored ISO text; text without an offset is taken as UTC."""
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    """Parse stored ISO text (written by `utc_iso`, so always with an offset) to aware UTC.
+
+    Text without an offset was not written by the load stage; by the project's one rule
+    (`integration_assets/timestamps.py`) its instant is unknown, so reading it fails.
+    """
+    try:
+        return instant_from_iso(text)
+    except TimestampError as exc:
+        raise ValueError(
+            f"stored timestamp {text!r}: {exc.reason}; the load stage always stores an offset"
+        ) from None
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -27,7 +27,7 @@ from integration_assets.load.tables import parents_first
 from integration_assets.load.upsert_postgres import upsert_postgres
 from integration_assets.load.upsert_sqlite import upsert_sqlite
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import MappedBatch, TableSchema, join_key
+from integration_assets.schema import MappedBatch, TableSchema, join_key
 
 
 def upsert_batch(

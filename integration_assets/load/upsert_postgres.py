@@ -37,16 +37,16 @@ from integration_assets.load.guard import postgres_guard_sql
 from integration_assets.load.identifiers import derived_identifier
 from integration_assets.load.result import TableCounts
 from integration_assets.load.rows import PreparedTable
-from integration_assets.load.tables import (
+from integration_assets.load.tables import column_order, key_columns
+from integration_assets.schema import (
     CONNECTION_COLUMN,
     DELETED_AT_COLUMN,
     RUN_ID_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
     SYNCED_AT_COLUMN,
-    column_order,
-    key_columns,
+    ColumnType,
+    TableSchema,
 )
-from integration_assets.mapping.tables import ColumnType, TableSchema
 
 logger = logging.getLogger(__name__)
 

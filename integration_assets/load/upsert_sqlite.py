@@ -18,15 +18,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from integration_assets.load.guard import should_write, sqlite_guard
 from integration_assets.load.result import TableCounts
 from integration_assets.load.rows import Key, PreparedTable, Values
-from integration_assets.load.tables import (
+from integration_assets.load.tables import build_table, key_columns
+from integration_assets.schema import (
     CONNECTION_COLUMN,
     DELETED_AT_COLUMN,
     ROW_HASH_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
-    build_table,
-    key_columns,
+    TableSchema,
 )
-from integration_assets.mapping.tables import TableSchema
 
 # Keys per IN (…) query: well below SQLite's bound-parameter limit for composite keys.
 KEYS_PER_QUERY = 400

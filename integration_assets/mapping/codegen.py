@@ -25,9 +25,9 @@ from typing import Any
 from integration_assets.mapping import reasons
 from integration_assets.mapping.converters import ConversionError, Converter
 from integration_assets.mapping.errors import MappingBugError
-from integration_assets.mapping.paths import Getter, PathError
 from integration_assets.mapping.spec import check_identifier
-from integration_assets.mapping.tables import PARENT_ROW, ColumnType, Row
+from integration_assets.paths import Getter, PathError
+from integration_assets.schema import PARENT_ROW, ColumnType, Row
 
 # When the raw value already is what the converter would return, skip the call. Each
 # condition must accept exactly the values its converter returns unchanged.

@@ -18,9 +18,9 @@ from integration_assets.mapping import reasons
 from integration_assets.mapping.codegen import FieldPlan, RowFunction, build_row_function
 from integration_assets.mapping.converters import converter_for
 from integration_assets.mapping.masking import is_sensitive_name
-from integration_assets.mapping.paths import Getter, PathError, build_getter, parse_path
 from integration_assets.mapping.spec import FieldMapping, MappingSpec, NestedMapping
-from integration_assets.mapping.tables import (
+from integration_assets.paths import Getter, PathError, build_getter, parse_path
+from integration_assets.schema import (
     ColumnSchema,
     MappedBatch,
     RejectedRecord,

@@ -14,12 +14,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from integration_assets.mapping.masking import describe_value
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
+from integration_assets.timestamps import (
+    TimestampError,
+    aware_in_utc,
+    instant_from_epoch,
+    instant_from_iso,
+)
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -158,38 +164,18 @@ def to_boolean(value: Any) -> bool:
     raise ConversionError(value, "boolean")
 
 
-def _aware_utc(parsed: datetime, original: Any) -> datetime:
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ConversionError(
-            original, "datetime", "no UTC offset, so the instant is ambiguous (add Z or +hh:mm)"
-        )
-    return _in_utc(parsed, original)
-
-
-def _in_utc(parsed: datetime, original: Any) -> datetime:
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-        raise ConversionError(original, "datetime", "outside the representable years") from None
-
-
 def to_datetime(value: Any) -> datetime:
-    if type(value) is str:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ConversionError(value, "datetime", "not an ISO 8601 timestamp") from None
-        if parsed.tzinfo is not None:
-            # fromisoformat only produces fixed offsets, which always have a utcoffset().
-            return _in_utc(parsed, value)
-        return _aware_utc(parsed, value)
-    if isinstance(value, datetime):
-        return _aware_utc(value, value)
-    if type(value) is int:
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ConversionError(value, "datetime", "epoch seconds out of range") from None
+    """The project's one timestamp rule (`integration_assets/timestamps.py`), strict: a
+    timestamp without an offset is refused, because its instant is ambiguous."""
+    try:
+        if type(value) is str:
+            return instant_from_iso(value)
+        if isinstance(value, datetime):
+            return aware_in_utc(value)
+        if type(value) is int:
+            return instant_from_epoch(value)
+    except TimestampError as exc:
+        raise ConversionError(value, "datetime", exc.reason) from None
     if isinstance(value, str):
         return to_datetime(str(value))
     raise ConversionError(value, "datetime", "expected an ISO 8601 string or epoch seconds")

@@ -13,7 +13,9 @@ from typing import Any
 _MAX_SHOWN = 40
 _SENSITIVE_NAME_PARTS = ("email", "phone")
 _LOOKS_LIKE_EMAIL = re.compile(r"@")
-_LOOKS_LIKE_PHONE = re.compile(r"^\+?[0-9 ()./-]{7,}$")
+# Applied with `fullmatch` to the stripped text (a `$` anchor with `match` would accept only a
+# trailing newline; any surrounding whitespace around a phone number still makes it one).
+_LOOKS_LIKE_PHONE = re.compile(r"\+?[0-9 ()./-]{7,}")
 
 
 def is_sensitive_name(*names: str) -> bool:
@@ -29,7 +31,7 @@ def _mask(text: str) -> str:
 
 def mask_text(text: str) -> str:
     """`text` as is, or masked when it looks like an email address or phone number."""
-    if _LOOKS_LIKE_EMAIL.search(text) or _LOOKS_LIKE_PHONE.match(text):
+    if _LOOKS_LIKE_EMAIL.search(text) or _LOOKS_LIKE_PHONE.fullmatch(text.strip()):
         return _mask(text)
     return text
 
@@ -42,7 +44,11 @@ def describe_value(value: Any, sensitive: bool = False) -> str:
     if isinstance(value, list | tuple):
         return f"a {kind} ({len(value)} items)"
     if isinstance(value, str):
-        if sensitive or _LOOKS_LIKE_EMAIL.search(value) or _LOOKS_LIKE_PHONE.match(value):
+        if (
+            sensitive
+            or _LOOKS_LIKE_EMAIL.search(value)
+            or _LOOKS_LIKE_PHONE.fullmatch(value.strip())
+        ):
             return f"{_mask(value)!r} (str, masked)"
         shown = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
         return f"{shown!r} ({kind})"

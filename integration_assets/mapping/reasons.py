@@ -12,7 +12,7 @@ from typing import Any
 
 from integration_assets.mapping.converters import ConversionError
 from integration_assets.mapping.masking import describe_value
-from integration_assets.mapping.paths import PathError
+from integration_assets.paths import PathError
 
 
 def location(

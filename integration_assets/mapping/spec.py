@@ -27,22 +27,13 @@ from pydantic import (
     model_validator,
 )
 
-from integration_assets.load.identifiers import IDENTIFIER_REGEX, is_identifier
 from integration_assets.mapping.converters import ConversionError, converter_for
-from integration_assets.mapping.paths import parse_path
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.paths import parse_path
+from integration_assets.schema import IDENTIFIER_REGEX, METADATA_COLUMNS, ColumnType, is_identifier
 
-# The load stage's identifier rule, minus a leading '_' (reserved for metadata columns).
+# The project's identifier rule (`schema.py`), minus a leading '_' (reserved for metadata columns).
 IDENTIFIER_PATTERN = rf"^(?!_){IDENTIFIER_REGEX}$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-METADATA_COLUMNS = (
-    "_connection",
-    "_source_updated_at",
-    "_synced_at",
-    "_run_id",
-    "_row_hash",
-    "_deleted_at",
-)
 # Keys cannot be free text, floats or JSON blobs: they must compare exactly.
 _KEY_TYPES = frozenset(
     {ColumnType.STRING, ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE}

@@ -34,7 +34,7 @@ from integration_assets.mapping.loader import (
     mapping_path,
     read_json,
 )
-from integration_assets.mapping.tables import ColumnSchema, TableSchema
+from integration_assets.schema import ColumnSchema, TableSchema
 
 
 @dataclass(frozen=True)

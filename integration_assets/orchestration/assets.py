@@ -26,7 +26,6 @@ from dagster import (
 from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
-from integration_assets.mapping.tables import TableSchema as WarehouseTable
 from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
 from integration_assets.orchestration.partitions import connection_partitions
 from integration_assets.orchestration.resources import (
@@ -35,6 +34,8 @@ from integration_assets.orchestration.resources import (
     WarehouseResource,
 )
 from integration_assets.retry_budget import DEFAULT_BUDGET
+from integration_assets.schema import METADATA
+from integration_assets.schema import TableSchema as WarehouseTable
 from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
 
 DEFAULT_RETRY_POLICY = RetryPolicy(
@@ -59,14 +60,7 @@ def column_schema(table: WarehouseTable) -> TableSchema:
     columns = [
         TableColumn(c.name, c.type.value, description=c.description or None) for c in table.columns
     ]
-    columns += [
-        TableColumn("_connection", "string", "Connection (shop/account) the row came from."),
-        TableColumn("_source_updated_at", "datetime", "Vendor's timestamp guarding the upsert."),
-        TableColumn("_synced_at", "datetime", "When this sync wrote the row."),
-        TableColumn("_run_id", "string", "Dagster run that wrote the row."),
-        TableColumn("_row_hash", "string", "Hash of the mapped values, to skip no-op updates."),
-        TableColumn("_deleted_at", "datetime", "When reconciliation found the record deleted."),
-    ]
+    columns += [TableColumn(c.name, c.type.value, description=c.description) for c in METADATA]
     return TableSchema(columns=columns)
 
 

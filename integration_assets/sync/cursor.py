@@ -2,7 +2,9 @@
 
 Pages arrive in the vendor's order (usually by id), not by timestamp, so the cursor is only
 known once every page of the window has been read; it is kept as an aware UTC datetime and
-stored as ISO 8601 text.
+stored as ISO 8601 text with an offset. Record timestamps are read by the project's one rule
+(`integration_assets/timestamps.py`): a timestamp without an offset is not an instant and
+does not move the cursor.
 
 The cap: the saved cursor never passes the moment the walk began (on the vendor's clock,
 from the first answer's `Date` header) less the connection's clock-skew allowance. Without
@@ -21,25 +23,12 @@ re-reads more.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from integration_assets.connectors.spec import IncrementalSpec
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An aware UTC datetime from an ISO 8601 string (offset or `Z`) or epoch seconds."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed.astimezone(UTC) if parsed.tzinfo else None
-    return None
+from integration_assets.paths import PathError, build_getter, parse_path
+from integration_assets.timestamps import parse_instant
 
 
 def cursor_ceiling(walk_started_at: datetime | None, clock_skew_seconds: float) -> datetime | None:
@@ -61,19 +50,20 @@ class CursorTracker:
         previous: str | None,
         ceiling: datetime | None = None,
     ) -> None:
-        self._path = incremental.cursor_field.split(".") if incremental else None
-        self._max = parse_timestamp(previous)
+        self._get = build_getter(parse_path(incremental.cursor_field)) if incremental else None
+        self._max = parse_instant(previous)
         self._ceiling = ceiling
 
     def observe(self, records: Iterable[dict[str, Any]]) -> None:
-        if self._path is None:
+        if self._get is None:
             return
-        path, newest = self._path, self._max
+        get, newest = self._get, self._max
         for record in records:
-            value: Any = record
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            stamp = parse_timestamp(value)
+            try:
+                value = get(record)
+            except PathError:  # a record of another shape has no cursor value; the mapping
+                continue  # quarantines it
+            stamp = parse_instant(value)
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
         self._max = newest

@@ -25,15 +25,16 @@ from sqlalchemy import Connection, select, tuple_, update
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
 from integration_assets.load.lock import DEFAULT_LOCK_TIMEOUT, writer_lock
 from integration_assets.load.quarantine import RESOLVED_REPLAYED, RESOLVED_STALE
-from integration_assets.load.tables import (
-    CONNECTION_COLUMN,
-    SOURCE_UPDATED_AT_COLUMN,
-    build_table,
-    ensure_tables,
-)
+from integration_assets.load.tables import build_table, ensure_tables
 from integration_assets.load.upsert import upsert_batch
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import MappedBatch, Row, TableSchema
+from integration_assets.schema import (
+    CONNECTION_COLUMN,
+    SOURCE_UPDATED_AT_COLUMN,
+    MappedBatch,
+    Row,
+    TableSchema,
+)
 from integration_assets.sync.target import SyncTarget
 
 

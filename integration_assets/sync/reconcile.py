@@ -52,16 +52,15 @@ from sqlalchemy import (
 )
 
 from integration_assets.extract import ExtractSettings, PageStream
-from integration_assets.load.tables import (
+from integration_assets.load.tables import build_table, ensure_tables, parents_first
+from integration_assets.load.warehouse import Warehouse
+from integration_assets.schema import (
     CONNECTION_COLUMN,
     DELETED_AT_COLUMN,
     SYNCED_AT_COLUMN,
-    build_table,
-    ensure_tables,
-    parents_first,
+    ColumnType,
+    TableSchema,
 )
-from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import ColumnType, TableSchema
 from integration_assets.sync.target import SyncTarget
 
 DEFAULT_MAX_DELETED_FRACTION = 0.5

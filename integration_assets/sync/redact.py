@@ -37,11 +37,11 @@ from integration_assets.connectors.connections import Connection as VendorConnec
 from integration_assets.connectors.spec import PersonReference
 from integration_assets.extract.records import parse_page
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
-from integration_assets.load.tables import CONNECTION_COLUMN, build_table, ensure_tables
+from integration_assets.load.tables import build_table, ensure_tables
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.compiler import CompiledMapping
-from integration_assets.mapping.paths import build_getter, parse_path
-from integration_assets.mapping.tables import ColumnType, TableSchema
+from integration_assets.paths import PathError, build_getter, parse_path
+from integration_assets.schema import CONNECTION_COLUMN, ColumnType, TableSchema
 from integration_assets.sync.target import SyncTarget
 
 
@@ -105,10 +105,11 @@ def _key_value(schema: TableSchema, person_id: str) -> Any:
 def _pop(record: dict[str, Any], path: str) -> bool:
     """Null the value at dotted `path` (objects only), keeping the record's shape; True if
     something was there."""
-    *parents, last = path.split(".")
-    current: Any = record
-    for segment in parents:
-        current = current.get(segment) if isinstance(current, dict) else None
+    *parents, last = parse_path(path)
+    try:
+        current = build_getter(tuple(parents))(record) if parents else record
+    except PathError:  # a scalar where an object should be: nothing there to null
+        return False
     if isinstance(current, dict) and current.get(last) is not None:
         current[last] = None
         return True

@@ -27,12 +27,13 @@ from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncSta
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import MappedBatch, TableSchema
-from integration_assets.sync.cursor import CursorTracker, cursor_ceiling, parse_timestamp
+from integration_assets.schema import MappedBatch, TableSchema
+from integration_assets.sync.cursor import CursorTracker, cursor_ceiling
 from integration_assets.sync.failure import record_failure_quietly
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
 from integration_assets.sync.resume import plan_walk
 from integration_assets.sync.target import SyncTarget
+from integration_assets.timestamps import parse_instant
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +337,7 @@ def _load_locked(
     state = SyncStateStore(warehouse).get(target.connection.name, target.entity_name)
     previous_cursor = state.cursor if state else None
     ceiling = cursor_ceiling(
-        parse_timestamp(extracted.walk_started_at), target.connection.clock_skew_seconds
+        parse_instant(extracted.walk_started_at), target.connection.clock_skew_seconds
     )
     tracker = CursorTracker(target.entity.incremental, previous_cursor, ceiling)
 

@@ -184,6 +184,33 @@ def test_429_retry_after_is_waited_and_shared_with_the_limiter(time: FakeTime) -
     assert time.sleeps == [3.0]  # Retry-After honoured exactly, once (the limiter adds none)
 
 
+def test_the_wait_is_read_from_the_header_the_rate_limit_spec_names(time: FakeTime) -> None:
+    rate_limit = SHOPIFY.rate_limit.model_copy(update={"retry_after_header": "X-Retry-In"})
+    spec = SHOPIFY.model_copy(update={"rate_limit": rate_limit})
+    app = ScriptedApp(
+        [
+            Scripted(status=429, headers={"X-Retry-In": "4", "Retry-After": "9"}),
+            Scripted(body=customers(1)),
+        ]
+    )
+    with serve(app) as base:
+        pages = PageStream(
+            spec,
+            "customers",
+            shop(base),
+            since=None,
+            secrets={"access_token": TOKEN},
+            limiter=LeakyBucketLimiter(
+                rate_limit, LocalBucketStore(), clock=time.clock, sleep=time.sleep
+            ),
+            sleep=time.sleep,
+            clock=time.clock,
+            rng=random.Random(42),
+        )
+        assert [r["id"] for page in pages for r in page.records] == [1]
+    assert time.sleeps == [4.0]
+
+
 def test_429_without_retry_after_backs_off_and_still_penalises(time: FakeTime) -> None:
     app = ScriptedApp([Scripted(status=429), Scripted(status=429), Scripted(body=customers(1))])
     with serve(app) as base:

@@ -12,9 +12,9 @@ from integration_assets.connectors import get_connector
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.spec import PaginatorSpec
 from integration_assets.extract import PageRequest, PageStream, paginator_for
-from integration_assets.extract.headers import parse_http_date
 from integration_assets.extract.paginators import resume_request
 from integration_assets.extract.rate_limit import UnlimitedLimiter
+from integration_assets.timestamps import parse_http_date
 
 SHOPIFY = get_connector("shopify")
 BASE = "https://shop.example"

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from integration_assets.mapping.tables import ColumnSchema, ColumnType, TableSchema
+from integration_assets.schema import ColumnSchema, ColumnType, TableSchema
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from integration_assets.load import TableCounts, Warehouse, build_table, ensure_
 from integration_assets.load.result import UpsertResult
 from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
 from integration_assets.mapping.spec import MappingSpec
-from integration_assets.mapping.tables import (
+from integration_assets.schema import (
     PARENT_ROW,
     ColumnSchema,
     ColumnType,

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from integration_assets.load import Warehouse, upsert_batch
-from integration_assets.mapping.tables import MappedBatch, RejectedRecord
+from integration_assets.schema import MappedBatch, RejectedRecord
 from integration_assets_tests.load.samples import CUSTOMERS, customer
 
 EMAIL = "ada.lovelace@example.com"

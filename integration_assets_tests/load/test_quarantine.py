@@ -18,7 +18,7 @@ from integration_assets.load import (
 )
 from integration_assets.load.bookkeeping import BOOKKEEPING_SCHEMA, bookkeeping_table
 from integration_assets.load.types import JsonDocument, UtcDateTime
-from integration_assets.mapping.tables import MappedBatch, RejectedRecord
+from integration_assets.schema import MappedBatch, RejectedRecord
 from integration_assets_tests.load.samples import CUSTOMERS, customer
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from integration_assets.load import Warehouse, ensure_bookkeeping, ensure_tables, upsert_batch
-from integration_assets.mapping.tables import MappedBatch
+from integration_assets.schema import MappedBatch
 from integration_assets_tests.load.samples import CUSTOMERS, customer
 
 

@@ -21,7 +21,7 @@ from integration_assets.load import (
     ensure_tables,
     upsert_batch,
 )
-from integration_assets.mapping.tables import ColumnSchema, ColumnType, MappedBatch, TableSchema
+from integration_assets.schema import ColumnSchema, ColumnType, MappedBatch, TableSchema
 from integration_assets_tests.load.samples import CUSTOMERS, LINE_ITEMS, ORDERS, customer
 
 

@@ -24,7 +24,7 @@ from integration_assets.load import (
     upsert_batch,
 )
 from integration_assets.load.guard import postgres_guard_sql, should_write
-from integration_assets.mapping.tables import (
+from integration_assets.schema import (
     ColumnSchema,
     ColumnType,
     MappedBatch,
@@ -341,7 +341,7 @@ def test_a_process_killed_before_commit_leaves_the_old_state(
         import os
         from sqlalchemy import event
         from integration_assets.load import Warehouse, upsert_batch
-        from integration_assets.mapping.tables import MappedBatch
+        from integration_assets.schema import MappedBatch
         from integration_assets_tests.load.samples import CUSTOMERS, customer, later
 
         warehouse = Warehouse.from_url({warehouse_url!r})

@@ -14,7 +14,7 @@ from integration_assets.load import (
     normalize_url,
     upsert_batch,
 )
-from integration_assets.mapping.tables import MappedBatch
+from integration_assets.schema import MappedBatch
 from integration_assets_tests.load.samples import (
     CUSTOMERS,
     LINE_ITEMS,

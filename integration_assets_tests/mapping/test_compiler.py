@@ -12,7 +12,7 @@ from integration_assets.mapping import MappingSpec, compile_mapping
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.mapping.converters import CONVERTERS
 from integration_assets.mapping.errors import MappingBugError
-from integration_assets.mapping.tables import PARENT_ROW, ColumnSchema, ColumnType
+from integration_assets.schema import PARENT_ROW, ColumnSchema, ColumnType
 from integration_assets_tests.mapping.conftest import customer_mapping, order_mapping
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from integration_assets.mapping import MappingError, load_mapping
 from integration_assets.mapping.loader import MAPPINGS_ENV_VAR
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
 from integration_assets_tests.mapping.conftest import WriteJson, customer_mapping, order_mapping
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from integration_assets.mapping import MappingError, load_mapping
-from integration_assets.mapping.tables import ColumnType
+from integration_assets.schema import ColumnType
 from integration_assets_tests.mapping.conftest import WriteJson, customer_mapping, order_mapping
 
 

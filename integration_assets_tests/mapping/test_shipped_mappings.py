@@ -11,7 +11,7 @@ import pytest
 
 from integration_assets.mapping import available_mappings, compile_mapping, load_mapping
 from integration_assets.mapping.compiler import CompiledMapping
-from integration_assets.mapping.tables import PARENT_ROW, ColumnType
+from integration_assets.schema import PARENT_ROW, ColumnType
 from integration_assets_tests.mapping.conftest import FIXTURES, SHIPPED_MAPPINGS
 
 SHIPPED = available_mappings(SHIPPED_MAPPINGS)

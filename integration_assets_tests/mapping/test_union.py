@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from integration_assets.mapping import MappingError, compile_mapping, load_mapping
-from integration_assets.mapping.tables import ColumnType
 from integration_assets.mapping.union import load_table_union
+from integration_assets.schema import ColumnType
 from integration_assets_tests.mapping.conftest import WriteJson, customer_mapping, order_mapping
 
 

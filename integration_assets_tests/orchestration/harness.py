@@ -20,20 +20,14 @@ from integration_assets.orchestration.definitions_factory import build_definitio
 from integration_assets.orchestration.partitions import connection_partitions
 from integration_assets.orchestration.resources import SyncSettingsResource
 from integration_assets.sandbox import Sandbox
+from integration_assets.schema import METADATA_COLUMNS as WAREHOUSE_METADATA_COLUMNS
 from integration_assets_tests.oracle import expected_tables
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"
 SHOP, KLAVIYO = "test-shop", "test-klaviyo"
 CONNECTION_OF = {"shopify": SHOP, "klaviyo": KLAVIYO}
-METADATA_COLUMNS = {
-    "_connection",
-    "_source_updated_at",
-    "_synced_at",
-    "_run_id",
-    "_row_hash",
-    "_deleted_at",
-}
+METADATA_COLUMNS = frozenset(WAREHOUSE_METADATA_COLUMNS)
 
 CONNECTIONS_YAML = """
 connections:

@@ -14,7 +14,7 @@ from integration_assets.load.landing import LandingStore
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.orchestration.failures import run_failure_message
 from integration_assets.sandbox import Sandbox
-from integration_assets.sync.cursor import parse_timestamp
+from integration_assets.timestamps import parse_instant as parse_timestamp
 from integration_assets_tests.orchestration.harness import (
     KLAVIYO,
     SHOP,

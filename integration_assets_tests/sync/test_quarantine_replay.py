@@ -20,8 +20,8 @@ from integration_assets.load.tables import build_table
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.converters import CONVERTERS
 from integration_assets.mapping.errors import MappingBugError
-from integration_assets.mapping.tables import ColumnType
 from integration_assets.sandbox import Sandbox, run_sandbox
+from integration_assets.schema import ColumnType
 from integration_assets.sync.quarantine import list_quarantine, replay_quarantine
 from integration_assets.sync.steps import SyncSettings, run_extract, run_load
 from integration_assets.sync.target import SyncTarget

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select, update
 
 from integration_assets.connectors.connections import get_connection
-from integration_assets.load.tables import DELETED_AT_COLUMN, build_table
+from integration_assets.load.tables import build_table
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.sandbox import Sandbox, run_sandbox
+from integration_assets.schema import DELETED_AT_COLUMN
 from integration_assets.sync.reconcile import ReconcileError, ReconcileRefused, run_reconcile
 from integration_assets.sync.steps import ExtractResult, SyncSettings, run_extract, run_load
 from integration_assets.sync.target import SyncTarget

@@ -19,8 +19,8 @@ from integration_assets.connectors.connections import get_connection
 from integration_assets.load.quarantine import quarantine_records
 from integration_assets.load.tables import build_table
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.tables import RejectedRecord
 from integration_assets.sandbox import Sandbox, run_sandbox
+from integration_assets.schema import RejectedRecord
 from integration_assets.sync.redact import RedactError, redact_person
 from integration_assets.sync.steps import ExtractResult, SyncSettings, run_extract, run_load
 from integration_assets.sync.target import SyncTarget

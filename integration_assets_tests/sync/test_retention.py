@@ -21,8 +21,8 @@ from integration_assets.load import LandingStore, Warehouse, ensure_bookkeeping
 from integration_assets.load.bookkeeping import bookkeeping
 from integration_assets.load.quarantine import quarantine_records
 from integration_assets.load.retention import EXPIRED_RECORD, expire_quarantine
-from integration_assets.mapping.tables import RejectedRecord
 from integration_assets.sandbox import Sandbox, run_sandbox
+from integration_assets.schema import RejectedRecord
 from integration_assets.sync.steps import SyncSettings, run_extract, run_load
 from integration_assets.sync.target import SyncTarget
 from integration_assets_tests.orchestration.harness import MAPPINGS, SHOP, deploy

@@ -1,14 +1,29 @@
-"""What the mapping stage promises the load stage: warehouse tables and rows.
+"""The contract between the mapping stage and the load stage: warehouse tables and rows.
 
 A compiled mapping describes its output tables with these types; the load stage creates and
-upserts tables from them and knows nothing about vendors or mapping files.
+upserts tables from them and knows nothing about vendors or mapping files. It lives at the
+package root, not in `mapping/`, so the load stage (and `sync/`, `orchestration/`) depends on
+the contract rather than on the mapping stage.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+# The one identifier rule of the project for table, column and schema names: lower case, at
+# most 63 characters (Postgres' limit), portable between Postgres and SQLite. Always applied
+# with `fullmatch`: `re.match` with a `$` anchor accepts a trailing newline.
+IDENTIFIER_REGEX = r"[a-z_][a-z0-9_]{0,62}"
+IDENTIFIER_PATTERN = re.compile(IDENTIFIER_REGEX)
+MAX_IDENTIFIER_LENGTH = 63
+
+
+def is_identifier(name: object) -> bool:
+    """Whether `name` is, as a whole, a safe lower-case SQL identifier."""
+    return isinstance(name, str) and IDENTIFIER_PATTERN.fullmatch(name) is not None
 
 
 class ColumnType(StrEnum):
@@ -60,6 +75,56 @@ class TableSchema:
                 return column
         raise KeyError(f"table {self.name!r} has no column {name!r}")
 
+
+# The load stage's own columns of every warehouse table: `_connection` leads the primary key,
+# the others follow the mapped columns. The one definition: the load stage builds its tables
+# from it, the mapping refuses column names that clash with it, the Dagster asset metadata
+# describes it.
+CONNECTION_COLUMN = "_connection"
+SOURCE_UPDATED_AT_COLUMN = "_source_updated_at"
+SYNCED_AT_COLUMN = "_synced_at"
+RUN_ID_COLUMN = "_run_id"
+ROW_HASH_COLUMN = "_row_hash"
+DELETED_AT_COLUMN = "_deleted_at"
+CONNECTION_METADATA = ColumnSchema(
+    CONNECTION_COLUMN,
+    ColumnType.STRING,
+    nullable=False,
+    description="Connection (shop/account) the row came from.",
+)
+TRAILING_METADATA = (
+    ColumnSchema(
+        SOURCE_UPDATED_AT_COLUMN,
+        ColumnType.DATETIME,
+        description="Vendor's timestamp guarding the upsert.",
+    ),
+    ColumnSchema(
+        SYNCED_AT_COLUMN,
+        ColumnType.DATETIME,
+        nullable=False,
+        description="When this sync wrote the row.",
+    ),
+    ColumnSchema(
+        RUN_ID_COLUMN,
+        ColumnType.STRING,
+        nullable=False,
+        description="Dagster run that wrote the row.",
+    ),
+    ColumnSchema(
+        ROW_HASH_COLUMN,
+        ColumnType.STRING,
+        nullable=False,
+        description="Hash of the mapped values, to skip no-op updates.",
+    ),
+    ColumnSchema(
+        DELETED_AT_COLUMN,
+        ColumnType.DATETIME,
+        description="When reconciliation found the record deleted.",
+    ),
+)
+METADATA = (CONNECTION_METADATA, *TRAILING_METADATA)
+TRAILING_METADATA_COLUMNS = tuple(column.name for column in TRAILING_METADATA)
+METADATA_COLUMNS = tuple(column.name for column in METADATA)
 
 Row = dict[str, Any]
 

@@ -1,14 +1,23 @@
-"""Source paths: where a value lives inside a raw vendor record, resolved at compile time.
+"""Dotted paths into vendor JSON: the one resolver of the project.
 
-A path is dotted (`default_address.city`, `attributes.location.zip`); a numeric segment is a
-list index when it meets a list (`addresses.0.city`) and a plain key when it meets an object.
-A missing key, a null on the way or an index past the end all mean "no value" (None), which
-the field's required/default rules then judge. Meeting a scalar where an object or list
-should be is different: the vendor changed the shape of its payload, which is a schema
-conflict, so the getter raises `PathError` and the record is quarantined.
+A path is dotted (`default_address.city`, `attributes.location.zip`, `links.next`); a numeric
+segment is a list index when it meets a list (`addresses.0.city`) and a plain key when it
+meets an object. Connector specs (records, next links, cursor fields, person references),
+mapping sources and redaction all resolve paths here, so a path means the same everywhere.
 
-Paths are split once, when the mapping is compiled; the getter for a single-key path is the
-fastest thing Python offers (`dict.get`), the compiler inlines it.
+Two ways to resolve, for two kinds of caller:
+
+- `build_getter` (mapping, cursor tracking, redaction): a missing key, a null on the way or
+  an index past the end all mean "no value" (None), which the field's required/default rules
+  then judge. Meeting a scalar where an object or list should be is different: the vendor
+  changed the shape of its payload, which is a schema conflict, so the getter raises
+  `PathError` (the mapping quarantines the record). Paths are split once, by `parse_path`;
+  the getter for a single-key path is the fastest thing Python offers (`dict.get`), the
+  mapping compiler inlines it.
+- `lookup` (extract: the records and next-link paths of a page): "not found" is not the same
+  as null, so any segment that cannot be followed (missing, null or scalar on the way, index
+  past the end) raises `PathNotFound` naming it; `lookup_optional` turns that into None (a
+  last page has no next link).
 """
 
 from __future__ import annotations
@@ -23,6 +32,15 @@ _SEGMENT = re.compile(r"[^.\s*](?:[^.*\t\n\r\f\v]*[^.\s*])?")
 _INDEX = re.compile(r"[0-9]+")
 
 Getter = Callable[[dict[str, Any]], Any]
+
+
+class PathNotFound(LookupError):
+    """The path does not exist in the document; `missing` is the first segment not found."""
+
+    def __init__(self, path: str, missing: str) -> None:
+        self.path = path
+        self.missing = missing
+        super().__init__(f"path {path!r} not found (no {missing!r})")
 
 
 class PathError(ValueError):
@@ -91,3 +109,24 @@ def build_getter(segments: tuple[str, ...]) -> Getter:
         return value
 
     return get_deep
+
+
+def lookup(document: Any, path: str) -> Any:
+    """The value at dotted `path` in `document`, or PathNotFound."""
+    current = document
+    for segment in path.split("."):
+        if isinstance(current, dict) and segment in current:
+            current = current[segment]
+        elif isinstance(current, list) and segment.isdigit() and int(segment) < len(current):
+            current = current[int(segment)]
+        else:
+            raise PathNotFound(path, segment)
+    return current
+
+
+def lookup_optional(document: Any, path: str) -> Any:
+    """The value at `path`, or None when any segment is missing (a last page has no next link)."""
+    try:
+        return lookup(document, path)
+    except PathNotFound:
+        return None
