@@ -89,9 +89,10 @@ def _upgrade_quarantine(connection: Connection, quarantine: Table) -> None:
     Rows quarantined before keep `dedupe_key` NULL (NULLs never collide in the unique
     index), so older duplicates cannot block the upgrade; they can still be replayed.
     """
-    add_missing_columns(connection, quarantine)
-    for index in quarantine.indexes:
-        index.create(connection, checkfirst=True)
+    # In the same DDL transaction as the columns: once they exist, so do the indexes.
+    if add_missing_columns(connection, quarantine):
+        for index in quarantine.indexes:
+            index.create(connection, checkfirst=True)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateColumn, CreateSchema
 
+from integration_assets.load.columns import existing_columns
 from integration_assets.load.ddl import ddl_transaction
 from integration_assets.load.identifiers import derived_identifier, validate_identifier
 from integration_assets.load.rls import enable_row_level_security
@@ -214,26 +215,6 @@ class SchemaChanges:
         return bool(self.created or self.added_columns or self.relaxed_columns)
 
 
-def _existing_columns(connection: Connection, table: Table) -> dict[str, str]:
-    """Column name -> declared type (upper case) of an existing table."""
-    if connection.dialect.name == "sqlite":
-        preparer = connection.dialect.identifier_preparer
-        rows = connection.exec_driver_sql(
-            f"PRAGMA table_info({preparer.quote_identifier(table.name)})"
-        ).all()
-        return {row[1]: str(row[2]).upper() for row in rows}
-    qualified = connection.dialect.identifier_preparer.format_table(table)
-    rows = connection.execute(
-        text(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "WHERE a.attrelid = to_regclass(:table) AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum"
-        ),
-        {"table": qualified},
-    ).all()
-    return {row[0]: str(row[1]).upper() for row in rows}
-
-
 def _existing_primary_key(connection: Connection, table: Table) -> tuple[str, ...]:
     if connection.dialect.name == "sqlite":
         preparer = connection.dialect.identifier_preparer
@@ -299,7 +280,7 @@ def _relaxed_columns(connection: Connection, table: Table, existing: dict[str, s
 
 def _reconcile(connection: Connection, table: Table, changes: SchemaChanges) -> None:
     """Add missing columns to an existing table; raise on drift we do not migrate."""
-    existing = _existing_columns(connection, table)
+    existing = existing_columns(connection, table)
     problems: list[str] = []
     missing: list[Column] = []
     for column in table.columns:
