@@ -40,15 +40,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield running
 
 
-@pytest.fixture
-def warehouse(warehouse_url: str) -> Iterator[Warehouse]:
-    wh = Warehouse.from_url(warehouse_url)
-    try:
-        yield wh
-    finally:
-        wh.dispose()
-
-
 def quarantine_rows(warehouse: Warehouse) -> list[dict[str, Any]]:
     table = bookkeeping(warehouse.dialect).quarantine
     with warehouse.read() as conn:

@@ -28,7 +28,6 @@ from integration_assets_tests.orchestration.harness import (
     MAPPINGS,
     REPO,
     SHOP,
-    write_connections,
 )
 
 SIZES = {"customers": 120, "orders": 90, "products": 40, "profiles": 80, "events": 50}
@@ -41,21 +40,6 @@ LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
 def sandbox() -> Iterator[Sandbox]:
     with run_sandbox(seed=11, sizes=SIZES, rate_limits=False) as running:
         yield running
-
-
-@pytest.fixture
-def connections(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IA_TEST_SHOP_TOKEN", sandbox.shopify.access_token)
-    monkeypatch.setenv("IA_TEST_KLAVIYO_KEY", sandbox.klaviyo.api_key)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    return write_connections(tmp_path, sandbox)
-
-
-@pytest.fixture
-def warehouse(warehouse_url: str) -> Iterator[Warehouse]:
-    wh = Warehouse.from_url(warehouse_url)
-    yield wh
-    wh.dispose()
 
 
 def _target(connections: Path, connection: str, entity: str) -> SyncTarget:

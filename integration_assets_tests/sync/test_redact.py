@@ -29,7 +29,6 @@ from integration_assets_tests.orchestration.harness import (
     MAPPINGS,
     REPO,
     SHOP,
-    write_connections,
 )
 
 SIZES = {"customers": 60, "orders": 80, "products": 5, "profiles": 40, "events": 150}
@@ -40,21 +39,6 @@ SETTINGS = SyncSettings(batch_records=40)
 def sandbox() -> Iterator[Sandbox]:
     with run_sandbox(seed=13, sizes=SIZES, rate_limits=False) as running:
         yield running
-
-
-@pytest.fixture
-def connections(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("IA_TEST_SHOP_TOKEN", sandbox.shopify.access_token)
-    monkeypatch.setenv("IA_TEST_KLAVIYO_KEY", sandbox.klaviyo.api_key)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    return write_connections(tmp_path, sandbox)
-
-
-@pytest.fixture
-def warehouse(warehouse_url: str) -> Iterator[Warehouse]:
-    wh = Warehouse.from_url(warehouse_url)
-    yield wh
-    wh.dispose()
 
 
 LANDED: dict[tuple[str, str], ExtractResult] = {}
