@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from integration_assets.extract.rate_limit import forget_local_buckets
+
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -62,3 +64,9 @@ def sqlite_url(tmp_path: Path) -> str:
 def warehouse_url(request: pytest.FixtureRequest) -> str:
     """A fresh warehouse, once on SQLite and once on the real Postgres."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_budgets() -> None:
+    """Each test starts with the in-process rate budgets a new process would have."""
+    forget_local_buckets()

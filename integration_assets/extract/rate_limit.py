@@ -288,6 +288,16 @@ def _redis_client(url: str) -> redis.Redis:
         return client
 
 
+def forget_local_buckets() -> None:
+    """Forget every in-process bucket, as a new process would start (Redis ones are kept).
+
+    For test isolation: tests run in one process, so without it a test would inherit the
+    budget the previous test spent against the same account and wait for it to drain.
+    """
+    with _registry_lock:
+        _local_stores.clear()
+
+
 def shared_limiter(
     spec: RateLimitSpec,
     key: RateLimitKey,
