@@ -199,35 +199,49 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _connection(name: str) -> Any:
+    """The connection called `name`, or a SystemExit saying why there is none."""
+    from integration_assets.connectors.connections import ConnectionsFileError, get_connection
+
+    try:
+        return get_connection(name)
+    except (ConnectionsFileError, KeyError, ValueError) as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def _target(asset: str, connection_name: str) -> Any:
     """The `SyncTarget` for VENDOR/ENTITY of one connection, or a SystemExit saying why not."""
-    from integration_assets.connectors.connections import ConnectionsFileError, get_connection
     from integration_assets.sync.target import SyncTarget
 
     if "/" not in asset:
         raise SystemExit("name an asset as VENDOR/ENTITY (e.g. shopify/customers)")
     vendor, entity = asset.split("/", 1)
-    try:
-        connection = get_connection(connection_name)
-    except (ConnectionsFileError, KeyError, ValueError) as exc:
-        raise SystemExit(str(exc)) from None
+    connection = _connection(connection_name)
     if connection.vendor != vendor or entity not in connection.entities:
         raise SystemExit(f"connection {connection_name!r} does not sync {vendor}/{entity}")
     return SyncTarget(connection, entity)
 
 
+def _failed(label: str, exc: BaseException) -> int:
+    """Print a failure as the sync command does (`✘ label: Error: message`); exit status 1.
+
+    The messages are the stages' own: secrets and row values are already redacted there.
+    """
+    print(f"✘ {label}: {type(exc).__name__}: {exc}")
+    return 1
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Walk the vendor's ids and soft-delete rows of records it no longer has."""
     from integration_assets.load.warehouse import Warehouse
-    from integration_assets.sync.reconcile import ReconcileError, ReconcileRefused, run_reconcile
+    from integration_assets.sync.reconcile import run_reconcile
 
     target = _target(args.asset, args.connection)
     warehouse = Warehouse.from_url()
     try:
         result = run_reconcile(target, warehouse, max_deleted_fraction=args.max_deleted_fraction)
-    except (ReconcileError, ReconcileRefused) as exc:
-        print(f"✘ {args.asset} @ {args.connection}: {exc}")
-        return 1
+    except Exception as exc:  # refusals, vendor and database errors alike: said, not raised
+        return _failed(f"{args.asset} @ {args.connection}", exc)
     finally:
         warehouse.dispose()
     print(
@@ -241,22 +255,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_redact(args: argparse.Namespace) -> int:
     """Remove one person from warehouse, landing and quarantine (e.g. Shopify customers/redact)."""
-    from integration_assets.connectors.connections import ConnectionsFileError, get_connection
     from integration_assets.load.warehouse import Warehouse
-    from integration_assets.sync.redact import RedactError, redact_person
+    from integration_assets.sync.redact import redact_person
 
-    try:
-        connection = get_connection(args.connection)
-    except ConnectionsFileError as exc:
-        raise SystemExit(str(exc)) from None
+    connection = _connection(args.connection)
     if connection.vendor != args.vendor:
         raise SystemExit(f"connection {args.connection!r} is a {connection.vendor} connection")
     warehouse = Warehouse.from_url()
     try:
         result = redact_person(connection, warehouse, args.person_id)
-    except RedactError as exc:
-        print(f"✘ redact {args.vendor} @ {args.connection}: {exc}")
-        return 1
+    except Exception as exc:
+        return _failed(f"redact {args.vendor} @ {args.connection}", exc)
     finally:
         warehouse.dispose()
     deleted = ", ".join(f"{name} {count}" for name, count in result.rows_deleted.items())
@@ -376,8 +385,7 @@ def cmd_quarantine_replay(args: argparse.Namespace) -> int:
             try:
                 result = replay_quarantine(SyncTarget(connection, entity), warehouse)
             except Exception as exc:
-                problems += 1
-                print(f"✘ {label}: {type(exc).__name__}: {exc}")
+                problems += _failed(label, exc)
                 continue
             print(
                 f"✔ {label}: {result.replayed} replayed, {result.still_failing} still failing, "

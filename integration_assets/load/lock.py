@@ -45,7 +45,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, text
 
-from integration_assets.load.warehouse import Warehouse, _sqlite_file
+from integration_assets.load.warehouse import Warehouse, sqlite_file
 
 DEFAULT_LOCK_TIMEOUT = timedelta(minutes=5)
 POLL_SECONDS = 0.05
@@ -235,7 +235,7 @@ def writer_lock(
         with _postgres_lock(warehouse, connection, entity, seconds, on_wait) as held:
             yield held
         return
-    database = _sqlite_file(warehouse.engine.url)
+    database = sqlite_file(warehouse.engine.url)
     if database is None:
         with _local_lock(warehouse, connection, entity, seconds, on_wait) as held:
             yield held

@@ -73,7 +73,8 @@ def normalize_url(url: str | URL) -> URL:
     )
 
 
-def _sqlite_file(url: URL) -> Path | None:
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL; None for in-memory and `file:` URI databases."""
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -133,7 +134,7 @@ def _create_engine(url: URL) -> Engine:
         )
         install_statement_timeout(engine)  # timeouts and keepalives: see pg_session.py
         return engine
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         path.expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

@@ -216,3 +216,29 @@ def test_the_cli_reconciles_and_prints_the_counts(
     assert "✔ shopify/customers @ test-shop: 114 ids seen" in result.stdout
     assert "6 marked deleted, 0 restored" in result.stdout
     assert sum(_deleted_state(warehouse, target).values()) == 6
+
+
+def test_the_cli_says_why_a_reconcile_failed_without_a_traceback_or_the_token(
+    sandbox: Sandbox, connections: Path, warehouse: Warehouse, warehouse_url: str
+) -> None:
+    target = _target(connections, SHOP, "customers")
+    _sync(target, warehouse, "first")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "WAREHOUSE_URL": warehouse_url,
+        "INTEGRATION_CONNECTIONS": str(connections),
+        "INTEGRATION_MAPPINGS": str(MAPPINGS),
+        "IA_TEST_SHOP_TOKEN": "shpat_revoked_token",
+    }
+    command = [sys.executable, "-m", "integration_assets.cli", "reconcile", "shopify/customers"]
+
+    result = subprocess.run(
+        [*command, "--connection", SHOP], cwd=REPO, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 1
+    assert "✘ shopify/customers @ test-shop: AuthenticationError" in result.stdout
+    assert "IA_TEST_SHOP_TOKEN" in result.stdout  # names the variable to fix
+    assert "Traceback" not in result.stderr
+    assert "shpat_revoked_token" not in result.stdout + result.stderr
+    assert sum(_deleted_state(warehouse, target).values()) == 0  # nothing marked
