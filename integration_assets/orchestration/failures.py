@@ -15,8 +15,11 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from integration_assets.connectors.connections import ConnectionsFileError, MissingSecretError
 from integration_assets.extract import AuthenticationError
+from integration_assets.load.pg_session import WarehouseTimeoutConfigError
 from integration_assets.load.tables import SchemaDriftError, TableSchemaError
+from integration_assets.load.warehouse import WarehouseConfigError
 from integration_assets.mapping.errors import MappingBugError, MappingError
+from integration_assets.sync.reconcile import ReconcileError, ReconcileRefused
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     AuthenticationError,
@@ -28,6 +31,12 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     SchemaDriftError,
     IntegrityError,  # a row the warehouse refuses (constraint) is refused again on retry
     DataError,  # ... and so is a value its column type cannot hold
+    WarehouseConfigError,
+    WarehouseTimeoutConfigError,
+    ReconcileError,
+    # A listing that looks like an outage or a mass deletion waits for a person to look;
+    # retrying would walk every id again to be refused again.
+    ReconcileRefused,
 )
 _WRAPPERS = ("RetryRequestedFromPolicy", "Failure")
 
