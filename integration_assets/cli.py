@@ -1,4 +1,5 @@
-"""`integration-assets`: sync from the terminal, check mappings, run the sandbox and the demo.
+"""`integration-assets`: sync from the terminal, check mappings and API versions, run the sandbox
+and the demo.
 
 `sync` materializes the same Dagster assets the UI does (same instance, same run history),
 in this process, with a progress bar read from landing and a one-screen summary.
@@ -112,6 +113,7 @@ def _summary(request: SyncRequest, metadata: dict[str, Any], seconds: float) -> 
         item = metadata.get(key)
         return getattr(item, "value", item) if item is not None else default
 
+    warnings = value("warnings", []) or []
     return "\n".join(
         [
             f"✔ {request.label}  ({seconds:.1f} s wall)",
@@ -124,6 +126,13 @@ def _summary(request: SyncRequest, metadata: dict[str, Any], seconds: float) -> 
             f"  speed       {value('records_per_second'):>10,.0f} records/s  "
             f"(extract {value('extract_seconds')} s, load {value('load_seconds')} s)",
             f"  window      since {value('incremental_since', 'full')}  →  cursor {value('cursor', '') or '-'}",
+            f"  api version {value('api_version', '') or '-'}"
+            + (
+                f" (served {served})"
+                if (served := value("api_version_served", "")) and served != value("api_version")
+                else ""
+            ),
+            *(f"  ⚠ WARNING: {warning}" for warning in warnings),
         ]
     )
 
@@ -290,10 +299,13 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
     problems = 0
     connection_names: list[str | None] = [None]
     try:
-        connection_names += [c.name for c in load_connections()]
+        connections = load_connections()
     except Exception as exc:
         print(f"✘ connections: {exc}")
         problems += 1
+    else:
+        connection_names += [c.name for c in connections]
+        _print_version_warnings(connections)
     for connector in CONNECTORS.values():
         for entity in connector.entities:
             for connection in connection_names:
@@ -314,6 +326,46 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
                 problems += 1
                 print(f"✘ {connector.vendor}/{entity.name} (overrides together): {exc}")
     return 1 if problems else 0
+
+
+def _print_version_warnings(connections: Sequence[Any]) -> None:
+    """One `⚠` line per connection whose API version is retired, deprecated or near its end."""
+    from datetime import UTC, datetime
+
+    from integration_assets.connectors.doctor import health_report
+
+    for health in health_report(connections, datetime.now(UTC).date()):
+        if health.warning:
+            print(f"⚠ {health.connection}: {health.warning} (see `integration-assets doctor`)")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Each connection's API version, its status and support window; exit 1 if any is retired."""
+    from datetime import UTC, date, datetime
+
+    from integration_assets.connectors.connections import ConnectionsFileError, load_connections
+    from integration_assets.connectors.doctor import health_report
+
+    try:
+        today = date.fromisoformat(args.today) if args.today else datetime.now(UTC).date()
+    except ValueError:
+        raise SystemExit(f"--today takes a date as YYYY-MM-DD, got {args.today!r}") from None
+    try:
+        connections = load_connections()
+    except ConnectionsFileError as exc:
+        print(f"✘ connections: {exc}")
+        return 1
+    errors = 0
+    print(f"API versions as of {today}:")
+    for health in health_report(connections, today, args.warn_days):
+        mark = "✘" if health.is_error else ("⚠" if health.warning else "✔")
+        print(f"{mark} {health.line()}")
+        if health.warning:
+            print(f"    {'ERROR' if health.is_error else 'WARNING'}: {health.warning}")
+        errors += health.is_error
+    if errors:
+        print(f"{errors} connection(s) use an API version the vendor no longer serves as asked")
+    return 1 if errors else 0
 
 
 def _age(since: Any, now: Any) -> str:
@@ -517,6 +569,18 @@ def build_parser() -> argparse.ArgumentParser:
         "validate-mappings", help="check every mapping and override file"
     )
     validate.set_defaults(func=cmd_validate_mappings)
+
+    doctor = commands.add_parser(
+        "doctor", help="each connection's API version: status, support window, warnings"
+    )
+    doctor.add_argument("--today", help="judge as of this day, YYYY-MM-DD (default: today, UTC)")
+    doctor.add_argument(
+        "--warn-days",
+        type=int,
+        default=90,
+        help="warn when support ends within this many days (default 90)",
+    )
+    doctor.set_defaults(func=cmd_doctor)
 
     reconcile = commands.add_parser(
         "reconcile", help="mark rows of records the vendor deleted (_deleted_at)"

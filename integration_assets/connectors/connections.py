@@ -76,6 +76,9 @@ class Connection(BaseModel):
     rate_limit: RateLimitOverride | None = None
     allow_insecure_http: bool = False
     """Permit an `http://` base_url off loopback (credentials then cross the network in clear)."""
+    api_version: str | None = None
+    """Pin this connection to another API version than the connector's default (checked
+    against the vendor's version format; `integration-assets doctor` reports its lifecycle)."""
 
     @field_validator("base_url")
     @classmethod
@@ -120,6 +123,20 @@ class Connection(BaseModel):
             )
         if self.base_url is None and spec.default_base_url is None:
             raise ValueError(f"connection {self.name!r} needs a base_url for {self.vendor}")
+        if self.api_version is not None:
+            if spec.version_policy is None:
+                raise ValueError(
+                    f"connection {self.name!r}: {self.vendor} has no API versions to choose from"
+                )
+            try:
+                spec.version_policy.check_format(self.api_version)
+            except ValueError as exc:
+                raise ValueError(f"connection {self.name!r}: api_version {exc}") from None
+
+    @property
+    def effective_api_version(self) -> str | None:
+        """The API version this connection speaks: its own `api_version`, else the spec's."""
+        return self.api_version or get_connector(self.vendor).version
 
     @property
     def api_base_url(self) -> str:
@@ -127,7 +144,7 @@ class Connection(BaseModel):
         spec = get_connector(self.vendor)
         base = self.base_url or spec.default_base_url
         assert base is not None  # guaranteed by validate_against_connector
-        return base.rstrip("/") + spec.api_prefix
+        return base.rstrip("/") + spec.versioned(spec.api_prefix, self.effective_api_version)
 
     def resolve_secrets(self, environ: dict[str, str] | None = None) -> dict[str, str]:
         """Read each secret from its environment variable; the error names the variable only."""

@@ -7,6 +7,11 @@ syntax; each endpoint has its own burst/steady budget (profiles: 75/s burst, 700
 events: 350/s burst, 3,500/min steady); events are append-only and, in this revision, take no
 `page[size]` (always 200 per page). JSON:API sparse fieldsets (`fields[profile]=updated`)
 cut attributes but always keep `id`: that is how an id walk finds deleted profiles.
+
+Revisions (https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy):
+each is stable for a year, then deprecated for a year, then retired, two years after its
+release date. Klaviyo documents no header announcing a deprecation, so the sunset is computed
+from the revision's date (`connectors/versions.py`).
 """
 
 from integration_assets.connectors.spec import (
@@ -19,14 +24,30 @@ from integration_assets.connectors.spec import (
     PersonSpec,
     RateLimitSpec,
 )
+from integration_assets.connectors.versions import VersionPolicy
+
+REVISION = "2024-10-15"
+
+KLAVIYO_VERSION_POLICY = VersionPolicy(
+    scheme="date",
+    cadence_months=3,
+    deprecated_after_months=12,
+    retired_after_months=24,
+    placement="header",
+    header="revision",
+    docs_url="https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy",
+)
 
 KLAVIYO = ConnectorSpec(
     vendor="klaviyo",
     title="Klaviyo",
+    api="API",
     default_base_url="https://a.klaviyo.com",
     api_prefix="/api",
     auth=AuthSpec(headers={"Authorization": "Klaviyo-API-Key {api_key}"}, secrets=("api_key",)),
-    headers={"revision": "2024-10-15", "Accept": "application/vnd.api+json"},
+    headers={"revision": "{version}", "Accept": "application/vnd.api+json"},
+    version=REVISION,
+    version_policy=KLAVIYO_VERSION_POLICY,
     paginator=PaginatorSpec(
         kind="json_next_link",
         next_path="links.next",

@@ -1,6 +1,11 @@
-"""Shopify Admin REST API, version 2024-10.
+"""Shopify Admin REST API, version 2026-10 (by default; a connection may pin another).
 
-Docs: https://shopify.dev/docs/api/admin-rest/2024-10. Gotchas encoded here: pagination is
+Docs: https://shopify.dev/docs/api/admin-rest/2026-10. The REST Admin API is legacy since
+2024-10-01 but still released every quarter with the GraphQL one; `/products` is deprecated on
+every version (answers carry `X-Shopify-API-Deprecated-Reason`). Versions: a stable version
+each quarter (YYYY-01, -04, -07, -10), supported for at least 12 months; a request for a
+version no longer supported is answered with the oldest supported one, named in
+`X-Shopify-API-Version` (https://shopify.dev/docs/api/usage/versioning). Gotchas encoded here: pagination is
 cursor-based through the `Link` header and the next URL must be followed as given (Shopify
 refuses filters beside `page_info`); orders hide closed and cancelled ones unless
 `status=any`; `fields=id` cuts each record to its id (how deletions are found: listings
@@ -18,6 +23,22 @@ from integration_assets.connectors.spec import (
     PersonSpec,
     RateLimitSpec,
 )
+from integration_assets.connectors.versions import VersionPolicy
+
+VERSION = "2026-10"
+
+SHOPIFY_VERSION_POLICY = VersionPolicy(
+    scheme="year_month",
+    release_months=(1, 4, 7, 10),
+    cadence_months=3,
+    retired_after_months=12,
+    placement="path",
+    served_version_header="X-Shopify-API-Version",
+    deprecation_header="X-Shopify-API-Deprecated-Reason",
+    falls_forward=True,
+    docs_url="https://shopify.dev/docs/api/usage/versioning",
+)
+"""Shared by every Shopify Admin API spec (REST and GraphQL are versioned together)."""
 
 _IDS_ONLY = {"fields": "id"}
 
@@ -30,7 +51,10 @@ _UPDATED_SINCE = IncrementalSpec(
 SHOPIFY = ConnectorSpec(
     vendor="shopify",
     title="Shopify",
-    api_prefix="/admin/api/2024-10",
+    api="Admin REST API",
+    api_prefix="/admin/api/{version}",
+    version=VERSION,
+    version_policy=SHOPIFY_VERSION_POLICY,
     auth=AuthSpec(headers={"X-Shopify-Access-Token": "{access_token}"}, secrets=("access_token",)),
     headers={"Accept": "application/json"},
     paginator=PaginatorSpec(
@@ -92,5 +116,5 @@ SHOPIFY = ConnectorSpec(
             ),
         ),
     ),
-    docs_url="https://shopify.dev/docs/api/admin-rest/2024-10",
+    docs_url="https://shopify.dev/docs/api/admin-rest/2026-10",
 )

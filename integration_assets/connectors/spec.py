@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from integration_assets.connectors.versions import VersionPolicy
+
 RETRYABLE_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
 
 
@@ -181,13 +183,27 @@ class PersonSpec(_Frozen):
     references: tuple[PersonReference, ...] = ()
 
 
+VERSION_PLACEHOLDER = "{version}"
+
+
 class ConnectorSpec(_Frozen):
-    """A vendor's API, declaratively."""
+    """A vendor's API, declaratively.
+
+    `version` is the API version this spec speaks by default (a connection may override it,
+    see `Connection.api_version`), and `version_policy` the vendor's published schedule for
+    versions (`connectors/versions.py`). The version reaches the wire through the
+    placeholder `{version}`: in `api_prefix` for a vendor that puts it in the path (Shopify
+    `/admin/api/{version}`), in a `headers` value for one that sends it as a header (Klaviyo
+    `revision: {version}`). `api` names which of the vendor's APIs this is, for people.
+    """
 
     vendor: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
+    api: str = ""
     default_base_url: str | None = None
     api_prefix: str = ""
+    version: str | None = None
+    version_policy: VersionPolicy | None = None
     auth: AuthSpec
     headers: dict[str, str] = Field(default_factory=dict)
     paginator: PaginatorSpec
@@ -207,6 +223,39 @@ class ConnectorSpec(_Frozen):
                 if name not in names:
                     raise ValueError(f"{self.vendor}: person spec names unknown entity {name!r}")
         return self
+
+    @model_validator(mode="after")
+    def _version_reaches_the_wire(self) -> ConnectorSpec:
+        """A templated `{version}` needs a version; a policy says where it goes, and it must."""
+        templated = VERSION_PLACEHOLDER in self.api_prefix or any(
+            VERSION_PLACEHOLDER in value for value in self.headers.values()
+        )
+        if templated and self.version is None:
+            raise ValueError(f"{self.vendor}: {VERSION_PLACEHOLDER} is used but no version is set")
+        policy = self.version_policy
+        if policy is None:
+            return self
+        if self.version is None:
+            raise ValueError(f"{self.vendor}: a version policy needs a default version")
+        try:
+            policy.check_format(self.version)
+        except ValueError as exc:
+            raise ValueError(f"{self.vendor}: {exc}") from None
+        if policy.placement == "path" and VERSION_PLACEHOLDER not in self.api_prefix:
+            raise ValueError(f"{self.vendor}: the version goes in the path: api_prefix lacks it")
+        if policy.placement == "header" and self.headers.get(policy.header or "") != (
+            VERSION_PLACEHOLDER
+        ):
+            raise ValueError(
+                f"{self.vendor}: the version goes in header {policy.header!r}, "
+                f"whose value must be {VERSION_PLACEHOLDER}"
+            )
+        return self
+
+    def versioned(self, template: str, version: str | None = None) -> str:
+        """`template` with `{version}` replaced by `version` (default: the spec's own)."""
+        chosen = version or self.version
+        return template.replace(VERSION_PLACEHOLDER, chosen) if chosen else template
 
     def entity(self, name: str) -> EntitySpec:
         """The entity called `name`, or a KeyError listing the ones that exist."""

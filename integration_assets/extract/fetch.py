@@ -48,7 +48,9 @@ class StreamContext:
     `secret_env_vars` maps each secret name to the environment variable that holds it;
     `secret_values` are only used to scrub vendor text quoted in errors.
     `retry_after_header` is the header the vendor says how long to wait in (its rate-limit
-    spec's `retry_after_header`).
+    spec's `retry_after_header`). `api_version` is the version requested; the vendor's
+    `served_version_header` and `deprecation_header` (its version policy's) are read from
+    every answer into the stats' warnings.
     """
 
     vendor: str
@@ -59,6 +61,9 @@ class StreamContext:
     secret_env_vars: Mapping[str, str]
     secret_values: tuple[str, ...]
     retry_after_header: str = "Retry-After"
+    api_version: str | None = None
+    served_version_header: str | None = None
+    deprecation_header: str | None = None
 
     def secret_hint(self) -> str:
         names = ", ".join(
@@ -145,6 +150,7 @@ class PageFetcher:
                 _release(response)
                 self._stats.bytes += len(body)
                 self._limiter.observe(response.headers, response.elapsed.total_seconds())
+                self._observe_version(response.headers)
                 status = last_status = response.status_code
                 if 200 <= status < 300:
                     try:
@@ -234,6 +240,42 @@ class PageFetcher:
             page.url,
         )
         return Fetched(page=page, document=document, headers=response.headers)
+
+    def _observe_version(self, headers: httpx.Headers) -> None:
+        """Turn the vendor's version signals into warnings (once each, scrubbed, bounded).
+
+        A deprecation header says the request used something the vendor will remove (a
+        field, an endpoint, a version); a served version other than the one asked for means
+        the vendor fell forward from a version it no longer supports, so records may already
+        have a shape the mapping was not written for.
+        """
+        context = self._context
+        if context.deprecation_header:
+            reason = headers.get(context.deprecation_header)
+            if reason:
+                self._stats.warn(
+                    f"{context.vendor} flagged {context.entity} requests as deprecated "
+                    f"({context.deprecation_header}: {self._clean(reason)})"
+                )
+        if context.served_version_header:
+            served = headers.get(context.served_version_header)
+            if served:
+                served = self._clean(served)
+                self._stats.served_version = served
+                if context.api_version and served != context.api_version:
+                    self._stats.warn(
+                        f"{context.vendor} served API version {served} instead of the "
+                        f"requested {context.api_version} (it answers versions it no longer "
+                        "supports with its oldest supported one): move the connection to a "
+                        "supported version"
+                    )
+
+    def _clean(self, value: str) -> str:
+        """A vendor header value fit to show: secrets scrubbed, URLs redacted, bounded."""
+        text = " ".join(scrub(value, self._context.secret_values).split())
+        if "://" in text:
+            text = " ".join(redact_url(part) if "://" in part else part for part in text.split())
+        return text[:_SNIPPET_CHARS]
 
     def _check_deadline(
         self,

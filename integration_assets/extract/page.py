@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,10 @@ class ExtractStats:
 
     `rate_limit_wait_seconds` is time spent waiting for the shared budget (proactive pacing);
     `retry_wait_seconds` is time spent backing off or honouring Retry-After after a failure.
+    `warnings` are things a person should act on though the walk succeeded (an API version
+    near or past its end of support, the vendor flagging deprecated use or serving another
+    version than asked for), each once, free of secrets. `served_version` is the version the
+    vendor said it served, when it says.
     """
 
     pages: int = 0
@@ -48,7 +52,14 @@ class ExtractStats:
     rate_limit_wait_seconds: float = 0.0
     retry_wait_seconds: float = 0.0
     seconds: float = 0.0
+    served_version: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, float | int]:
+    def warn(self, message: str) -> None:
+        """Record `message` once, however many pages repeat it."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def as_dict(self) -> dict[str, float | int | str | list[str] | None]:
         """Plain values, ready for Dagster metadata or a log line."""
         return asdict(self)

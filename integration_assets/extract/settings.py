@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 
 from integration_assets.extract.retry import BackoffPolicy
@@ -29,6 +30,7 @@ class ExtractSettings:
     A `Retry-After` longer than `max_retry_after_seconds` fails the run with a clear error
     rather than silently sleeping for an hour inside a Dagster step. No retry of a page starts
     more than `page_deadline_seconds` after its first attempt. Defaults: `retry_budget.py`.
+    `today` is the day the API version's lifecycle is judged on (None: today, UTC).
     """
 
     timeout_seconds: float | None = None
@@ -40,6 +42,7 @@ class ExtractSettings:
     page_deadline_seconds: float = DEFAULT_BUDGET.http_page_deadline_seconds
     page_size: int | None = None
     user_agent: str = field(default=DEFAULT_USER_AGENT)
+    today: date | None = None
 
     def backoff(self) -> BackoffPolicy:
         return BackoffPolicy(

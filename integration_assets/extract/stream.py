@@ -32,6 +32,7 @@ import httpx
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.origin import describe_origin, same_origin
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
+from integration_assets.connectors.versions import lifecycle_warning
 from integration_assets.extract.errors import ExtractError, redact_url
 from integration_assets.extract.fetch import PageFetcher, StreamContext
 from integration_assets.extract.headers import header
@@ -92,10 +93,17 @@ def first_request(
 
 
 def request_headers(
-    spec: ConnectorSpec, secrets: Mapping[str, str], user_agent: str
+    spec: ConnectorSpec,
+    secrets: Mapping[str, str],
+    user_agent: str,
+    version: str | None = None,
 ) -> dict[str, str]:
-    """The connector's static headers, its auth headers with secrets filled in, a User-Agent."""
-    headers = {"User-Agent": user_agent, **spec.headers}
+    """The connector's static headers (with `{version}`: `version`, else the spec's), its auth
+    headers with secrets filled in, a User-Agent."""
+    headers = {
+        "User-Agent": user_agent,
+        **{name: spec.versioned(value, version) for name, value in spec.headers.items()},
+    }
     for name, template in spec.auth.headers.items():
         value = template
         for secret in spec.auth.secrets:
@@ -148,7 +156,8 @@ class PageStream:
                 f"{spec.vendor}/{entity} (connection '{connection.name}'): no value for "
                 f"secret(s) {', '.join(missing)}"
             )
-        self._headers = request_headers(spec, resolved, self.settings.user_agent)
+        self.api_version = connection.effective_api_version
+        self._headers = request_headers(spec, resolved, self.settings.user_agent, self.api_version)
         self._secret_values = tuple(resolved[s] for s in spec.auth.secrets)
         self.timeout_seconds = self.settings.timeout_seconds or connection.timeout_seconds
         self.first_request = first_request(
@@ -171,6 +180,16 @@ class PageStream:
         self._resume_from = resume_from
         self._first_page = first_page
         self.walk_started_at: datetime | None = None
+        self._warn_of_lifecycle()
+
+    def _warn_of_lifecycle(self) -> None:
+        """Warn when the version in use is retired, deprecated or near its end, as of today."""
+        if self.spec.version_policy is None or self.api_version is None:
+            return
+        today = self.settings.today or datetime.now(UTC).date()
+        warning = lifecycle_warning(self.spec, self.api_version, today)
+        if warning:
+            self.stats.warn(f"connection {self.connection.name!r}: {warning}")
 
     def __iter__(self) -> Iterator[Page]:
         if self._iterator is not None:
@@ -208,6 +227,7 @@ class PageStream:
 
     def _pages(self) -> Iterator[Page]:
         started = self._clock()
+        policy = self.spec.version_policy
         if self._client is None:
             self._client = self._new_client()
         fetcher = PageFetcher(
@@ -224,6 +244,9 @@ class PageStream:
                 retry_after_header=(
                     self.entity.rate_limit or self.spec.rate_limit
                 ).retry_after_header,
+                api_version=self.api_version,
+                served_version_header=policy.served_version_header if policy else None,
+                deprecation_header=policy.deprecation_header if policy else None,
             ),
             limiter=self._limiter,
             policy=self.settings.backoff(),

@@ -78,6 +78,9 @@ def _extract_metadata(result: ExtractResult) -> dict[str, object]:
         "incremental_since": result.since or "full",
         "resumed_pages": result.resumed_pages,
         "walk_started_at": result.walk_started_at or "",
+        "api_version": result.api_version or "",
+        "api_version_served": result.served_version or "",
+        "warnings": MetadataValue.json(list(result.warnings)),
     }
 
 
@@ -144,6 +147,8 @@ def build_sync_asset(
                 full_refresh=config.full_refresh,
                 settings=sync_settings.settings(),
             )
+        for warning in result.warnings:
+            context.log.warning(warning)
         context.add_output_metadata(_extract_metadata(result))
         return result
 

@@ -12,7 +12,7 @@ Running them
 
     with run_sandbox(seed=7, sizes={"customers": 300, "orders": 120, "products": 40,
                                     "profiles": 250, "events": 400}, rate_limits=False) as sb:
-        sb.shopify_url        # "http://127.0.0.1:<port>"  (Shopify Admin REST 2024-10)
+        sb.shopify_url        # "http://127.0.0.1:<port>"  (Shopify Admin REST, e.g. 2026-10)
         sb.klaviyo_url        # "http://127.0.0.1:<port>"  (Klaviyo API revision 2024-10-15)
         sb.shopify.access_token   # expected X-Shopify-Access-Token ("shpat_demo_token")
         sb.klaviyo.api_key        # expected Klaviyo-API-Key ("pk_demo_key")
@@ -54,6 +54,9 @@ The remote control (both simulators)
         path matches exactly or as a suffix ("customers.json").
     sim.reset_stats(); sim.reset()           (reset = initial data, clock, faults, limits, log)
     sim.vendor_id(entity, index)             the vendor's id of record `index`.
+    shopify.api_date = date(…)               the day deciding which Admin API versions are
+        served or fall forward (None: the real date); shopify.deprecated_reason = "…" sends
+        `X-Shopify-API-Deprecated-Reason` on every answer (in-process sandboxes only).
     sim.store(entity)                        the bookkeeping (indices, versions, deletions).
 
 Fault switches (`FaultSettings`; deterministic from the fault seed, numbering restarts when

@@ -235,7 +235,7 @@ def serve_forever(
         shopify_port=shopify_port,
         klaviyo_port=klaviyo_port,
     ) as sandbox:
-        print(f"Shopify 2024-10  {sandbox.shopify_url}  X-Shopify-Access-Token: {shopify_token}")
+        print(f"Shopify Admin REST  {sandbox.shopify_url}  X-Shopify-Access-Token: {shopify_token}")
         print(
             f"Klaviyo 2024-10-15  {sandbox.klaviyo_url}  Authorization: Klaviyo-API-Key {klaviyo_key}"
         )

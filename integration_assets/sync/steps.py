@@ -76,6 +76,12 @@ class ExtractResult:
     """When the walk began on the vendor's clock (ISO 8601); the cursor may not pass it."""
     resumed_pages: int = 0
     """Pages an earlier attempt of this run landed, counted in `pages`, not fetched again."""
+    api_version: str | None = None
+    """The API version requested (the connection's `api_version`, else the connector's)."""
+    served_version: str | None = None
+    """The version the vendor said it served, when it says (Shopify `X-Shopify-API-Version`)."""
+    warnings: tuple[str, ...] = ()
+    """Version lifecycle and deprecation warnings of this attempt (see `ExtractStats`)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,9 @@ def _run_extract(
         seconds=round(stats.seconds, 3),
         walk_started_at=walk_started_at.isoformat() if walk_started_at else None,
         resumed_pages=start.pages,
+        api_version=stream.api_version,
+        served_version=stats.served_version,
+        warnings=tuple(stats.warnings),
     )
 
 

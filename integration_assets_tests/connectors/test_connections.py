@@ -34,7 +34,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_documented_shape_parses_with_vendor_defaults(tmp_path: Path) -> None:
     shop, klaviyo = load_connections(write(tmp_path, GOOD))
 
-    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2024-10"
+    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2026-10"
     assert shop.entities["orders"] == "15m"
     assert klaviyo.api_base_url == "https://a.klaviyo.com/api"
 

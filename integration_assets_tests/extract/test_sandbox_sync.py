@@ -241,7 +241,7 @@ def test_a_wrong_token_is_a_clear_401_without_the_token(sb: Sandbox) -> None:
     message = str(caught.value)
     assert message.startswith(
         f"shopify/orders (connection 'demo-shop'): authentication failed on GET "
-        f"{sb.shopify_url}/admin/api/2024-10/orders.json?status=any&limit=250 — HTTP 401"
+        f"{sb.shopify_url}/admin/api/2026-10/orders.json?status=any&limit=250 — HTTP 401"
     )
     assert "SANDBOX_SHOP_TOKEN" in message
     assert "shpat_WRONG_and_secret" not in message and sb.shopify.access_token not in message
@@ -267,7 +267,7 @@ def test_pre_drained_bucket_makes_the_stream_wait_out_retry_after(sb: Sandbox) -
     sb.shopify.set_faults(rate_limits=True)
     headers = {"X-Shopify-Access-Token": sb.shopify.access_token}
     with httpx.Client(headers=headers) as other_app:  # someone else spends the whole budget
-        url = f"{sb.shopify_url}/admin/api/2024-10/products.json?limit=1"
+        url = f"{sb.shopify_url}/admin/api/2026-10/products.json?limit=1"
         while other_app.get(url).status_code != 429:
             pass
     sb.shopify.reset_stats()

@@ -34,7 +34,7 @@ from integration_assets_tests.extract.loopback import FakeTime, Scripted, Script
 SHOPIFY = get_connector("shopify")
 KLAVIYO = get_connector("klaviyo")
 TOKEN = "shpat_TOPSECRET_0123456789"
-PREFIX = "/admin/api/2024-10"
+PREFIX = "/admin/api/2026-10"
 
 
 def customers(*ids: int, key: str = "customers") -> bytes:

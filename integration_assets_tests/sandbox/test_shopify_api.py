@@ -190,9 +190,3 @@ def test_single_record_since_id_and_ids_filters(sandbox: Sandbox, shopify: httpx
         sandbox.shopify.vendor_id("customers", index) for index in (5, 6)
     ]
     assert [c["id"] for c in chosen.json()["customers"]] == [ids[0], ids[2]]
-
-
-def test_other_api_versions_are_not_found(shopify: httpx.Client) -> None:
-    response = shopify.get("/admin/api/2023-01/customers.json")
-
-    assert (response.status_code, response.json()) == (404, {"errors": "Not Found"})

@@ -1,4 +1,4 @@
-"""Simulated Shopify Admin REST API 2024-10 (customers, orders, products)."""
+"""Simulated Shopify Admin REST API, every supported version (customers, orders, products)."""
 
 from integration_assets.sandbox.shopify.simulator import DEMO_ACCESS_TOKEN, ShopifySimulator
 

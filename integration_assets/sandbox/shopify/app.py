@@ -1,6 +1,6 @@
-"""Shopify Admin REST API 2024-10 over HTTP: customers, orders and products.
+"""Shopify Admin REST API over HTTP: customers, orders and products.
 
-Endpoints: `GET /admin/api/2024-10/{customers,orders,products}.json`, `…/count.json` and
+Endpoints: `GET /admin/api/{version}/{customers,orders,products}.json`, `…/count.json` and
 `…/{id}.json`. What a client meets, as on the real service:
 
 * `X-Shopify-Access-Token` is required; anything else is a 401 with Shopify's plain-string
@@ -17,7 +17,15 @@ Endpoints: `GET /admin/api/2024-10/{customers,orders,products}.json`, `…/count
   ignored, as unknown parameters are.
 * Every authenticated answer reports the leaky bucket in `X-Shopify-Shop-Api-Call-Limit`;
   overflowing it is a 429 with `Retry-After: 2.0`.
-* Only version 2024-10 is simulated; other versions answer 404.
+* Versions (see `shopify.versions`): every supported version and the release candidate are
+  served as asked; an older, unsupported one falls forward to the oldest supported version;
+  `X-Shopify-API-Version` names the version served; a string that is no version is a 404.
+  The records are the same in every version (the resources' shapes have not changed for the
+  fields simulated here).
+* `X-Shopify-API-Deprecated-Reason`: on every `/products` answer (the REST `/products`
+  endpoints are deprecated on every version since 2024-04), with the URL of the resource's
+  reference; or, when the simulator's `deprecated_reason` is set, that value on every answer
+  (as when a request used a deprecated field or version).
 """
 
 from __future__ import annotations
@@ -36,12 +44,12 @@ from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
 from integration_assets.sandbox.shopify.orders import OrderState
+from integration_assets.sandbox.shopify.versions import served_version
 from integration_assets.sandbox.store import Order, Predicate, Row, Selection, Window
 
 if TYPE_CHECKING:
     from integration_assets.sandbox.shopify.simulator import ShopifySimulator
 
-API_VERSION = "2024-10"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 250
 JSON = "application/json; charset=utf-8"
@@ -53,14 +61,13 @@ THROTTLED = (
 PAGINATION_GUIDE = "https://help.shopify.com/api/guides/paginated-rest-results"
 PAGE_PARAMS = frozenset({"page_info", "limit", "fields"})
 SINGULAR = {"customers": "customer", "orders": "order", "products": "product"}
-DEPRECATED = {
-    "products": "https://shopify.dev/docs/api/admin-rest/2024-10/resources/product",
-}
+DEPRECATED = {"products": "https://shopify.dev/docs/api/admin-rest/{version}/resources/product"}
 
 _PATH = re.compile(
     r"^/admin/api/(?P<version>[^/]+)/(?P<resource>customers|orders|products)"
     r"(?:/(?P<tail>count|\d+))?\.json$"
 )
+_VERSION_IN_PATH = re.compile(r"^/admin/api/(?P<version>[^/]+)/")
 _BAD_GATEWAY = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>cloudflare</center></body></html>"
@@ -106,7 +113,7 @@ class ShopifyApp(VendorApp):
     def check_access(self, request: Request) -> Response | None:
         """401 unless the request carries the shop's access token."""
         if request.headers.get("x-shopify-access-token") != self.simulator.access_token:
-            return _json({"errors": UNAUTHORIZED}, 401, self._base_headers())
+            return _json({"errors": UNAUTHORIZED}, 401, self._base_headers(request))
         return None
 
     def rate_limit(self, request: Request) -> Verdict | None:
@@ -130,15 +137,19 @@ class ShopifyApp(VendorApp):
 
     def handle(self, request: Request, headers: dict[str, str]) -> Response:
         """Route to list, count or single-record reads."""
-        headers = {**self._base_headers(), **headers}
+        headers = {**self._base_headers(request), **headers}
         match = _PATH.match(request.url.path)
-        if match is None or match["version"] != API_VERSION:
+        version = headers.get("X-Shopify-API-Version")
+        if match is None or version is None:
             return _json({"errors": "Not Found"}, 404, headers)
         if request.method != "GET":
             return _json({"errors": "Method Not Allowed"}, 405, headers)
         resource, tail = match["resource"], match["tail"]
-        if resource in DEPRECATED:
-            headers["X-Shopify-API-Deprecated-Reason"] = DEPRECATED[resource]
+        deprecated = self.simulator.deprecated_reason
+        if deprecated is None and resource in DEPRECATED:
+            deprecated = DEPRECATED[resource].replace("{version}", version)
+        if deprecated is not None:
+            headers["X-Shopify-API-Deprecated-Reason"] = deprecated
         query = dict(request.query_params)
         try:
             if tail == "count":
@@ -153,8 +164,15 @@ class ShopifyApp(VendorApp):
         """A new request id for every answer."""
         return {"X-Request-Id": str(uuid.uuid4())}
 
-    def _base_headers(self) -> dict[str, str]:
-        return {"X-Shopify-API-Version": API_VERSION, "X-Request-Id": str(uuid.uuid4())}
+    def _base_headers(self, request: Request | None = None) -> dict[str, str]:
+        """A request id, and the version that serves `request` when its path names one."""
+        headers = {"X-Request-Id": str(uuid.uuid4())}
+        match = _VERSION_IN_PATH.match(request.url.path) if request is not None else None
+        if match is not None:
+            served = served_version(match["version"], self.simulator.api_day())
+            if served is not None:
+                headers["X-Shopify-API-Version"] = served
+        return headers
 
     # --- endpoints --------------------------------------------------------------------------
 

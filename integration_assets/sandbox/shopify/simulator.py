@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
@@ -18,7 +19,13 @@ DEMO_ACCESS_TOKEN = "shpat_demo_token"
 
 
 class ShopifySimulator(Simulator):
-    """Shopify Admin REST API 2024-10 for one shop (see `shopify.app` for the wire details)."""
+    """Shopify Admin REST API for one shop (see `shopify.app` for the wire details).
+
+    `api_date` is the day that decides which API versions exist (supported, release
+    candidate, fallen forward from); None follows the real calendar. `deprecated_reason`,
+    when set, goes out as `X-Shopify-API-Deprecated-Reason` on every answer, as when a
+    client uses a deprecated field or version. Both are plain attributes a test may change.
+    """
 
     vendor: ClassVar[str] = "shopify"
     entities: ClassVar[tuple[str, ...]] = ("customers", "orders", "products")
@@ -38,11 +45,26 @@ class ShopifySimulator(Simulator):
         shop: str = "sandbox-shop",
         timezone: str = "America/New_York",
         start: int = DEFAULT_START,
+        api_date: date | None = None,
+        deprecated_reason: str | None = None,
     ) -> None:
         self.access_token = access_token
+        self.api_date = api_date
+        self.deprecated_reason = deprecated_reason
+        self._initial_versioning = (api_date, deprecated_reason)
         self.shop = shop
         self.shop_clock = ShopClock(timezone)
         super().__init__(seed=seed, sizes=sizes, rate_limits=rate_limits, start=start)
+
+    def reset(self) -> None:
+        """Back to the initial state, including the API date and deprecation reason."""
+        with self.lock:
+            super().reset()
+            self.api_date, self.deprecated_reason = self._initial_versioning
+
+    def api_day(self) -> date:
+        """The day API versions are judged on: `api_date`, else today (UTC)."""
+        return self.api_date or datetime.now(UTC).date()
 
     @property
     def default_public_url(self) -> str:
