@@ -8,6 +8,7 @@ The file holds env var *names* only; values are read at run time and never logge
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -79,6 +80,12 @@ class Connection(BaseModel):
     api_version: str | None = None
     """Pin this connection to another API version than the connector's default (checked
     against the vendor's version format; `integration-assets doctor` reports its lifecycle)."""
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _dates_are_versions(cls, value: object) -> object:
+        """YAML reads an unquoted `2026-10-15` as a date; Klaviyo revisions look just so."""
+        return value.isoformat() if isinstance(value, date) else value
 
     @field_validator("base_url")
     @classmethod

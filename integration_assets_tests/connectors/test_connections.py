@@ -143,3 +143,45 @@ def test_hosts_that_only_look_like_loopback_are_not(tmp_path: Path, base_url: st
         load_connections(
             write(tmp_path, GOOD.replace("https://demo-shop.myshopify.com/", base_url))
         )
+
+
+def test_a_connection_may_pin_its_own_api_version(tmp_path: Path) -> None:
+    pinned = GOOD.replace(
+        "entities: {customers: hourly, orders: 15m, products: daily}",
+        "entities: {customers: hourly}\n    api_version: 2026-07",
+    ).replace(
+        "entities: {profiles: 15m, events: realtime}",
+        "entities: {profiles: 15m}\n    api_version: 2026-07-15",
+    )
+
+    shop, klaviyo = load_connections(write(tmp_path, pinned))
+
+    assert shop.effective_api_version == "2026-07"
+    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2026-07"
+    assert klaviyo.effective_api_version == "2026-07-15"
+    assert klaviyo.api_base_url == "https://a.klaviyo.com/api"  # the revision is a header
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("2026-11", "MM one of 01, 04, 07, 10"), ("2026-10-15", "expected YYYY-MM"), ("latest", "")],
+)
+def test_an_api_version_not_of_the_vendors_shape_is_refused(
+    tmp_path: Path, version: str, expected: str
+) -> None:
+    path = write(
+        tmp_path,
+        GOOD.replace(
+            "entities: {customers: hourly, orders: 15m, products: daily}",
+            f"entities: {{customers: hourly}}\n    api_version: '{version}'",
+        ),
+    )
+
+    with pytest.raises(ConnectionsFileError) as error:
+        load_connections(path)
+
+    message = str(error.value)
+    assert (
+        f"connection 'demo-shop': api_version '{version}' is not a version of this API" in message
+    )
+    assert expected in message and str(path) in message
