@@ -364,7 +364,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"    {'ERROR' if health.is_error else 'WARNING'}: {health.warning}")
         errors += health.is_error
     if errors:
-        print(f"{errors} connection(s) use an API version the vendor no longer serves as asked")
+        print(f"✘ {errors} connection(s) use an API version the vendor does not serve as asked")
     return 1 if errors else 0
 
 

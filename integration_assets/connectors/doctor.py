@@ -44,16 +44,15 @@ class ConnectionHealth:
         if self.check is None:
             return f"{self.connection}: {api}, unversioned"
         window = self.check.window
-        dates = (
-            f"released {window.released}, supported until {window.retired_after}"
-            if window
-            else self.check.reason
-        )
-        if window and window.supported_until != window.retired_after:
+        if window is None or self.check.status == "unknown":
+            dates = self.check.reason
+        elif window.supported_until != window.retired_after:
             dates = (
                 f"released {window.released}, deprecated from {window.supported_until}, "
                 f"retired from {window.retired_after}"
             )
+        else:
+            dates = f"released {window.released}, supported until {window.retired_after}"
         return f"{self.connection}: {api} {self.version}: {self.check.status} ({dates})"
 
 
