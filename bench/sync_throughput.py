@@ -86,7 +86,7 @@ BATCH_RECORDS = 10_000
 CONNECTION = "bench-shop"
 LIMITED_CONNECTION = "bench-shop-limited"
 TOKEN_ENV_VAR = "IA_BENCH_SHOP_TOKEN"
-CUSTOMERS_PATH = "/admin/api/2024-10/customers.json"
+CUSTOMERS_PATH = "/admin/api/2026-10/customers.json"
 FIRST_TARGET = f"{CUSTOMERS_PATH}?limit={PAGE_SIZE}"
 RESULT_MARKER = "BENCH-RESULT "
 

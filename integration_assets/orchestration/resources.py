@@ -5,7 +5,7 @@ They only adapt configuration to the stage objects; the work happens in `integra
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
@@ -85,6 +85,8 @@ class SyncSettingsResource(ConfigurableResource):
     """Records per request; unset means the connector's default (the vendor's maximum)."""
     lock_timeout_seconds: float = 300.0
     """How long a load waits for another load of the same partition and entity to finish."""
+    api_versions_as_of: str | None = None
+    """Judge API version lifecycles as of this day (YYYY-MM-DD); unset means today (UTC)."""
 
     def settings(self) -> SyncSettings:
         return SyncSettings(
@@ -97,5 +99,8 @@ class SyncSettingsResource(ConfigurableResource):
                 backoff_base=self.backoff_base_seconds,
                 backoff_cap=self.backoff_cap_seconds,
                 page_size=self.page_size,
+                today=date.fromisoformat(self.api_versions_as_of)
+                if self.api_versions_as_of
+                else None,
             ),
         )

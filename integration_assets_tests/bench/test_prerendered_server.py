@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 
@@ -23,7 +24,7 @@ from integration_assets.extract import PageStream, UnlimitedLimiter
 from integration_assets.sandbox import run_sandbox
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-FIRST = "/admin/api/2024-10/customers.json?limit=250"
+FIRST = "/admin/api/2026-10/customers.json?limit=250"
 SIZES = {"customers": 600, "orders": 5, "products": 5, "profiles": 5, "events": 5}
 
 
@@ -55,6 +56,7 @@ def _walk(base_url: str, token: str) -> list[httpx.Response]:
 
 def test_it_serves_the_sandboxs_own_pages_with_links_back_to_itself() -> None:
     with run_sandbox(seed=3, sizes=SIZES, rate_limits=False) as sandbox:
+        sandbox.shopify.api_date = date(2026, 11, 30)  # 2026-10 is served as itself
         token = sandbox.shopify.access_token
         headers = {"X-Shopify-Access-Token": token}
         with prerendered_server.serve_prerendered(sandbox.shopify_url, [FIRST], headers) as fast:
@@ -66,10 +68,10 @@ def test_it_serves_the_sandboxs_own_pages_with_links_back_to_itself() -> None:
     assert len(served) == 3  # 600 customers, 250 a page
     for page in served[:-1]:
         assert (
-            f"<{fast.url}/admin/api/2024-10/customers.json?limit=250&page_info="
+            f"<{fast.url}/admin/api/2026-10/customers.json?limit=250&page_info="
             in (page.headers["link"])
         )
-    assert served[0].headers["x-shopify-api-version"] == "2024-10"
+    assert served[0].headers["x-shopify-api-version"] == "2026-10"
     assert stats == {
         "hits": 3,
         "misses": 0,
@@ -112,7 +114,7 @@ def test_a_request_it_holds_no_page_for_is_forwarded_to_the_sandbox() -> None:
         headers = {"X-Shopify-Access-Token": token}
         with prerendered_server.serve_prerendered(sandbox.shopify_url, [FIRST], headers) as fast:
             wrong_token = httpx.get(fast.url + FIRST, headers={"X-Shopify-Access-Token": "nope"})
-            other = httpx.get(fast.url + "/admin/api/2024-10/customers/count.json", headers=headers)
+            other = httpx.get(fast.url + "/admin/api/2026-10/customers/count.json", headers=headers)
             stats = fast.stats()
 
     assert wrong_token.status_code == 401
