@@ -189,7 +189,7 @@ class PageStream:
         today = self.settings.today or datetime.now(UTC).date()
         warning = lifecycle_warning(self.spec, self.api_version, today)
         if warning:
-            self.stats.warn(f"connection {self.connection.name!r}: {warning}")
+            self.stats.warn(warning)
 
     def __iter__(self) -> Iterator[Page]:
         if self._iterator is not None:

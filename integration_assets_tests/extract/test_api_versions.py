@@ -97,8 +97,8 @@ def test_a_retired_version_is_answered_with_another_and_both_facts_are_warnings(
     assert requested_paths(sb) == {"/admin/api/2025-10/customers.json"}
     assert stream.stats.served_version == "2026-01"
     assert stream.stats.warnings == [
-        f"connection '{connection.name}': shopify API version 2025-10 was retired on "
-        "2026-10-01; Shopify answers with its oldest supported version, 2026-01; move to 2026-10",
+        "shopify API version 2025-10 was retired on 2026-10-01; Shopify answers with its "
+        "oldest supported version, 2026-01; move to 2026-10",
         "shopify served API version 2026-01 instead of the requested 2025-10 (it answers "
         "versions it no longer supports with its oldest supported one): move the connection "
         "to a supported version",

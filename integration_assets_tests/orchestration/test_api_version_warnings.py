@@ -63,8 +63,8 @@ def test_a_connection_pinned_to_a_retired_version_warns_twice_and_still_syncs(
     meta = deployment.materialization(result, "shopify", "customers")
     assert (meta["api_version"], meta["api_version_served"]) == ("2025-10", "2026-01")
     assert meta["warnings"] == [
-        f"connection '{SHOP}': shopify API version 2025-10 was retired on 2026-10-01; Shopify "
-        "answers with its oldest supported version, 2026-01; move to 2026-10",
+        "shopify API version 2025-10 was retired on 2026-10-01; Shopify answers with its "
+        "oldest supported version, 2026-01; move to 2026-10",
         "shopify served API version 2026-01 instead of the requested 2025-10 (it answers "
         "versions it no longer supports with its oldest supported one): move the connection "
         "to a supported version",
