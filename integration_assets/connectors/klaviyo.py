@@ -35,6 +35,9 @@ KLAVIYO_VERSION_POLICY = VersionPolicy(
     retired_after_months=24,
     placement="header",
     header="revision",
+    # A retired revision is answered as the oldest supported one unless the request opts out
+    # (the opt-out makes it a 410 instead).
+    falls_forward=True,
     docs_url="https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy",
 )
 
