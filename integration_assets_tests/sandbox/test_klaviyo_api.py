@@ -261,6 +261,23 @@ def test_events_of_one_profile(sandbox: Sandbox, klaviyo: httpx.Client) -> None:
     assert served and [event["id"] for event in served] == expected
 
 
+def test_events_filter_on_having_a_profile_and_a_metric(
+    sandbox: Sandbox, klaviyo: httpx.Client
+) -> None:
+    truth = list(sandbox.klaviyo.records("events"))
+    since = truth[100]["attributes"]["datetime"]
+    wanted = f"has(profile),has(metric),greater-than(datetime,{since})"
+
+    served = klaviyo_records(klaviyo, "events", {"filter": wanted})
+    refused = klaviyo.get(EVENTS, params={"filter": "has(uuid)"})
+
+    # Every simulated event has its profile and a metric that resolves.
+    later = [event["id"] for event in truth if event["attributes"]["datetime"] > since]
+    assert later and [event["id"] for event in served] == later
+    assert refused.status_code == 400
+    assert "'has' is not allowed for field 'uuid'" in _only_error(refused)["detail"]
+
+
 def test_sparse_fieldsets_cut_the_attributes(klaviyo: httpx.Client) -> None:
     response = klaviyo.get(PROFILES, params={"fields[profile]": "email,updated", "page[size]": 2})
 

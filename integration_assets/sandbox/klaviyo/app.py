@@ -17,7 +17,7 @@ What a client meets, as on the real service:
 * Events: `page[size]` 1-1,000 (default 200; outside → 400) since revision 2026-01-15; older
   revisions always answer 200 per page and ignore a sent one. `filter` on datetime/timestamp
   (`greater-than`, `greater-or-equal`, `less-than`, `less-or-equal`), `equals(metric_id,…)`,
-  `equals(profile_id,…)`; `sort` by datetime or timestamp. Events are append-only. An event's
+  `equals(profile_id,…)`, `has(profile)`, `has(metric)`; `sort` by datetime or timestamp. Events are append-only. An event's
   `datetime` is the time its sender gave (Klaviyo's Create Event takes a client `time`), so it
   may lie in the future or the past of its arrival; filters apply to that time
   (`KlaviyoSimulator.send_event`). Such events are listed in arrival order, where Klaviyo would
@@ -451,6 +451,8 @@ class KlaviyoApp(VendorApp):
                 created = created.narrowed(_window(condition))
             elif condition.field == "updated":
                 updated = updated.narrowed(_window(condition))
+            elif condition.operator == "has":
+                predicates.extend(self._presence(condition.field))
             else:
                 values = condition.value if condition.operator == "any" else [condition.value]
                 if condition.field != "metric_id":
@@ -462,6 +464,13 @@ class KlaviyoApp(VendorApp):
         return Selection(
             created=created, updated=updated, indices=indices, predicates=tuple(predicates)
         )
+
+    def _presence(self, relationship: str) -> list[Predicate]:
+        """`has(profile)` / `has(metric)`: every simulated metric resolves, and every event
+        has a profile unless the account has none."""
+        if relationship == "metric" or self.simulator.store("profiles").total:
+            return []
+        return [_Match(lambda index, version: False, ("no profile",))]
 
     def _candidates(self, field: str, values: Iterable[str]) -> list[int]:
         """Indices that may match an equality; metric_id has none (it is scanned instead)."""

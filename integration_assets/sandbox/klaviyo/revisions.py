@@ -100,7 +100,8 @@ def resolve(header: str | None, today: date, opt_out: bool) -> Served | Refused:
         )
     if retires_on(revision) > today:
         return Served(revision)
-    if opt_out:
+    supported = [candidate for candidate in released if retires_on(candidate) > today]
+    if opt_out or not supported:
         return Refused(
             410,
             "gone",
@@ -108,8 +109,7 @@ def resolve(header: str | None, today: date, opt_out: bool) -> Served | Refused:
             f"Revision {text} was retired on {retires_on(revision).isoformat()}. "
             f"Upgrade to a supported revision such as {released[-1].isoformat()}.",
         )
-    oldest = min(candidate for candidate in released if retires_on(candidate) > today)
-    return Served(oldest, fell_forward=True)
+    return Served(min(supported), fell_forward=True)
 
 
 LIFECYCLE_DAY = date(2026, 11, 30)
