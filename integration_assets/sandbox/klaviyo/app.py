@@ -17,11 +17,11 @@ What a client meets, as on the real service:
 * Events: `page[size]` 1-1,000 (default 200; outside → 400) since revision 2026-01-15; older
   revisions always answer 200 per page and ignore a sent one. `filter` on datetime/timestamp
   (`greater-than`, `greater-or-equal`, `less-than`, `less-or-equal`), `equals(metric_id,…)`,
-  `equals(profile_id,…)`, `has(profile)`, `has(metric)`; `sort` by datetime or timestamp. Events are append-only. An event's
-  `datetime` is the time its sender gave (Klaviyo's Create Event takes a client `time`), so it
-  may lie in the future or the past of its arrival; filters apply to that time
-  (`KlaviyoSimulator.send_event`). Such events are listed in arrival order, where Klaviyo would
-  sort them by their time.
+  `equals(profile_id,…)`, `has(profile)`, `has(metric)`; `sort` by datetime or timestamp.
+  Events are append-only. An event's `datetime` is the time its sender gave (Klaviyo's Create
+  Event takes a client `time`), so it may lie in the future or the past of its arrival; filters
+  apply to that time (`KlaviyoSimulator.send_event`). Such events are listed in arrival order,
+  where Klaviyo would sort them by their time.
 * Sparse fieldsets `fields[profile]=email,created` / `fields[event]=…` cut the attributes
   (`id`, relationships and links stay); an unknown field name is a 400 `invalid`.
 * Rate limits per endpoint: profiles 75/s burst and 750/min steady, events 350/s and 3,500/min,
