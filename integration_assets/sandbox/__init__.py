@@ -28,9 +28,8 @@ rate_limits=True, shopify_token=…, klaviyo_key=…)` serves both until Ctrl-C 
 `integration-assets sandbox`). Only loopback addresses are accepted. A simulator can also be
 built alone (`ShopifySimulator(seed, sizes, rate_limits, access_token, shop, timezone)`,
 `KlaviyoSimulator(seed, sizes, rate_limits, api_key, limits={"profiles": (75, 750)},
-revision_day=date(2026, 11, 30))`) and
-served with `SimulatorServer(simulator, port=0).start()` / `.stop()`, or mounted as the ASGI
-app `simulator.app`.
+revision_day=date(2026, 11, 30))`) and served with `SimulatorServer(simulator, port=0).start()`
+/ `.stop()`, or mounted as the ASGI app `simulator.app`.
 
 Default sizes: customers 1000, orders 2000, products 200, profiles 1000, events 5000.
 
