@@ -1,10 +1,10 @@
 """Klaviyo's JSON:API filter syntax: `filter=greater-than(updated,2024-01-01T00:00:00Z)`.
 
 Conditions are `operator(field,value)` or `has(relationship)`; several separated by commas, or
-wrapped in `and(…)`, must all hold. Values are quoted strings (double or single quotes), lists `["a","b"]`, bare
-ISO 8601 datetimes, numbers, `true`/`false`/`null`. Which operators each field accepts is
-specific to the endpoint (`FieldRules`), and anything else is a 400 `invalid` error whose
-message says why, as Klaviyo does.
+wrapped in `and(…)`, must all hold. Values are quoted strings (double or single quotes), lists
+`["a","b"]`, bare ISO 8601 datetimes, numbers, `true`/`false`/`null`. Which operators each
+field accepts is specific to the endpoint (`FieldRules`), and anything else is a 400 `invalid`
+error whose message says why, as Klaviyo does.
 """
 
 from __future__ import annotations
