@@ -1,17 +1,23 @@
-"""Klaviyo API, revision 2024-10-15.
+"""Klaviyo API, revision 2026-10-15.
 
 Docs: https://developers.klaviyo.com/en/reference/api_overview. Gotchas encoded here: every
-request needs a `revision` header; bodies are JSON:API (`data[].attributes`) and the next page
-is the absolute URL in `links.next`; filters use the JSON:API `filter=greater-than(field,value)`
-syntax; each endpoint has its own burst/steady budget (profiles: 75/s burst, 700/min steady;
-events: 350/s burst, 3,500/min steady); events are append-only and, in this revision, take no
-`page[size]` (always 200 per page). JSON:API sparse fieldsets (`fields[profile]=updated`)
-cut attributes but always keep `id`: that is how an id walk finds deleted profiles.
+request needs a `revision` header (`REVISION`, the one place it is written); bodies are
+JSON:API (`data[].attributes`) and the next page is the absolute URL in `links.next`; filters
+use the JSON:API `filter=greater-than(field,value)` syntax; each endpoint has its own
+burst/steady budget (profiles: 75/s burst, 750/min steady since 2026-01-15; events: 350/s
+burst, 3,500/min steady); events are append-only and, since 2026-01-15, take `page[size]` up to
+1,000 (default 200). JSON:API sparse fieldsets (`fields[profile]=updated`) cut attributes but
+always keep `id`: that is how an id walk finds deleted profiles.
 
-Revisions (https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy):
-each is stable for a year, then deprecated for a year, then retired, two years after its
-release date. Klaviyo documents no header announcing a deprecation, so the sunset is computed
-from the revision's date (`connectors/versions.py`).
+A revision is retired two years after its release, and Klaviyo then answers it as the oldest
+revision still supported ("fall-forward"): 200s in a shape this connector was not written for.
+`X-Klaviyo-Revision-Fall-Forward-Opt-Out: 1` turns that silent drift into a 410 naming the
+revision, so a sync pinned to a retired revision fails loudly instead of loading other data.
+Source: https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy
+
+Each revision is stable for a year, then deprecated for a year, then retired. Klaviyo
+documents no header announcing a deprecation, so the sunset is computed from the revision's
+date (`connectors/versions.py`).
 """
 
 from integration_assets.connectors.spec import (
@@ -26,8 +32,6 @@ from integration_assets.connectors.spec import (
 )
 from integration_assets.connectors.versions import VersionPolicy
 
-REVISION = "2024-10-15"
-
 KLAVIYO_VERSION_POLICY = VersionPolicy(
     scheme="date",
     cadence_months=3,
@@ -41,6 +45,9 @@ KLAVIYO_VERSION_POLICY = VersionPolicy(
     docs_url="https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy",
 )
 
+REVISION = "2026-10-15"
+"""The Klaviyo API revision every request names; supported until 2028-10-15."""
+
 KLAVIYO = ConnectorSpec(
     vendor="klaviyo",
     title="Klaviyo",
@@ -48,7 +55,11 @@ KLAVIYO = ConnectorSpec(
     default_base_url="https://a.klaviyo.com",
     api_prefix="/api",
     auth=AuthSpec(headers={"Authorization": "Klaviyo-API-Key {api_key}"}, secrets=("api_key",)),
-    headers={"revision": "{version}", "Accept": "application/vnd.api+json"},
+    headers={
+        "revision": "{version}",
+        "X-Klaviyo-Revision-Fall-Forward-Opt-Out": "1",
+        "Accept": "application/vnd.api+json",
+    },
     version=REVISION,
     version_policy=KLAVIYO_VERSION_POLICY,
     paginator=PaginatorSpec(
@@ -59,8 +70,8 @@ KLAVIYO = ConnectorSpec(
         max_page_size=100,
     ),
     # One leaky bucket honours both of Klaviyo's windows: capacity + refill <= burst per second
-    # and capacity + 60 * refill <= steady per minute (profiles: 75/s, 700/min).
-    rate_limit=RateLimitSpec(capacity=63, refill_per_second=10.6),
+    # and capacity + 60 * refill <= steady per minute (profiles: 75/s, 750/min).
+    rate_limit=RateLimitSpec(capacity=63, refill_per_second=11.4),
     entities=(
         EntitySpec(
             name="profiles",
@@ -80,7 +91,9 @@ KLAVIYO = ConnectorSpec(
             path="events/",
             records_path="data",
             append_only=True,
-            sends_page_size=False,
+            # The largest page Get Events serves: a fifth of the requests of its default 200.
+            page_size=1000,
+            max_page_size=1000,
             # 350/s burst, 3,500/min steady, folded into one bucket as for profiles.
             rate_limit=RateLimitSpec(capacity=297, refill_per_second=53.0),
             incremental=IncrementalSpec(

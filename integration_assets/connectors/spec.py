@@ -123,10 +123,11 @@ class IncrementalSpec(_Frozen):
 class EntitySpec(_Frozen):
     """One listable resource of the vendor.
 
-    `page_size` and `rate_limit` override the connector's when the vendor documents different
-    values per endpoint (Klaviyo budgets each endpoint separately). `sends_page_size=False`
-    is for endpoints that take no page-size parameter at all (Klaviyo events in 2024-10-15
-    always answer 200 per page), where sending one would be an unknown parameter.
+    `page_size`, `max_page_size` and `rate_limit` override the connector's when the vendor
+    documents different values per endpoint (Klaviyo budgets each endpoint separately, and
+    its events take up to 1,000 per page where profiles take 100). `sends_page_size=False`
+    is for endpoints that take no page-size parameter at all, where sending one would be an
+    unknown parameter.
 
     `ids_only_params` are the query parameters (added to `params`) that make the listing
     return little more than ids: the vendor's sparse field option (Shopify `fields=id`,
@@ -149,6 +150,7 @@ class EntitySpec(_Frozen):
     incremental: IncrementalSpec | None = None
     append_only: bool = False
     page_size: int | None = Field(default=None, gt=0)
+    max_page_size: int | None = Field(default=None, gt=0)
     sends_page_size: bool = True
     rate_limit: RateLimitSpec | None = None
     ids_only_params: dict[str, str] | None = None
@@ -158,6 +160,12 @@ class EntitySpec(_Frozen):
     def _append_only_not_reconciled(self) -> EntitySpec:
         if self.append_only and self.ids_only_params is not None:
             raise ValueError(f"{self.name}: an append-only entity is not reconciled")
+        if (
+            self.page_size is not None
+            and self.max_page_size is not None
+            and self.page_size > self.max_page_size
+        ):
+            raise ValueError(f"{self.name}: page_size exceeds max_page_size")
         return self
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
+import orjson
+
 REDACTED = "***"
 
 # Query parameter names containing any of these fragments are treated as secrets ...
@@ -67,6 +69,36 @@ def scrub(text: str, secret_values: Iterable[str]) -> str:
         if value:
             text = text.replace(value, REDACTED)
     return text
+
+
+_JSON_API_ERROR_BYTES = 64_000
+
+
+def json_api_error_text(body: bytes) -> str | None:
+    """`code: detail` of each error of a JSON:API error document, or None for any other body.
+
+    The first couple of hundred characters of such a body are mostly an error id and
+    punctuation; the one sentence that says what is wrong (a retired API revision, a filter the
+    endpoint refuses) comes after them, so it is what an error message should quote.
+    """
+    if len(body) > _JSON_API_ERROR_BYTES:
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    errors = document.get("errors") if isinstance(document, dict) else None
+    if not isinstance(errors, list):
+        return None
+    parts: list[str] = []
+    for error in errors:
+        if not isinstance(error, dict):
+            continue
+        text = error.get("detail") or error.get("title")
+        code = error.get("code")
+        if isinstance(text, str) and text:
+            parts.append(f"{code}: {text}" if isinstance(code, str) and code else text)
+    return "; ".join(parts) or None
 
 
 class ExtractError(RuntimeError):

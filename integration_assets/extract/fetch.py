@@ -22,6 +22,7 @@ from integration_assets.extract.errors import (
     AuthenticationError,
     ExtractError,
     MalformedPageError,
+    json_api_error_text,
     redact_url,
     scrub,
 )
@@ -410,7 +411,9 @@ class PageFetcher:
         )
 
     def _snippet(self, response: httpx.Response) -> str:
-        text = " ".join(response.content[: _SNIPPET_CHARS * 2].decode("utf-8", "replace").split())
+        text = json_api_error_text(response.content) or " ".join(
+            response.content[: _SNIPPET_CHARS * 2].decode("utf-8", "replace").split()
+        )
         return scrub(text, self._context.secret_values)[:_SNIPPET_CHARS]
 
     def _describe(self, exc: Exception) -> str:

@@ -54,10 +54,10 @@ def format_since(since: datetime, since_format: str) -> str:
 def page_size_for(spec: ConnectorSpec, entity: EntitySpec, settings: ExtractSettings) -> int:
     """The page size to ask for: settings, else the entity's, else the paginator's default."""
     size = settings.page_size or entity.page_size or spec.paginator.page_size
-    if size > spec.paginator.max_page_size:
+    maximum = entity.max_page_size or spec.paginator.max_page_size
+    if size > maximum:
         raise ValueError(
-            f"{spec.vendor}/{entity.name}: page size {size} exceeds the vendor's maximum "
-            f"{spec.paginator.max_page_size}"
+            f"{spec.vendor}/{entity.name}: page size {size} exceeds the vendor's maximum {maximum}"
         )
     return size
 

@@ -13,7 +13,7 @@ Running them
     with run_sandbox(seed=7, sizes={"customers": 300, "orders": 120, "products": 40,
                                     "profiles": 250, "events": 400}, rate_limits=False) as sb:
         sb.shopify_url        # "http://127.0.0.1:<port>"  (Shopify Admin REST, e.g. 2026-10)
-        sb.klaviyo_url        # "http://127.0.0.1:<port>"  (Klaviyo API revision 2024-10-15)
+        sb.klaviyo_url        # "http://127.0.0.1:<port>"  (Klaviyo API revision 2026-10-15)
         sb.shopify.access_token   # expected X-Shopify-Access-Token ("shpat_demo_token")
         sb.klaviyo.api_key        # expected Klaviyo-API-Key ("pk_demo_key")
 
@@ -27,9 +27,9 @@ interpreter lock and core, pages rendered ahead of the client) and hands back
 rate_limits=True, shopify_token=…, klaviyo_key=…)` serves both until Ctrl-C (the CLI's
 `integration-assets sandbox`). Only loopback addresses are accepted. A simulator can also be
 built alone (`ShopifySimulator(seed, sizes, rate_limits, access_token, shop, timezone)`,
-`KlaviyoSimulator(seed, sizes, rate_limits, api_key, limits={"profiles": (75, 700)})`) and
-served with `SimulatorServer(simulator, port=0).start()` / `.stop()`, or mounted as the ASGI
-app `simulator.app`.
+`KlaviyoSimulator(seed, sizes, rate_limits, api_key, limits={"profiles": (75, 750)},
+revision_day=date(2026, 11, 30))`) and served with `SimulatorServer(simulator, port=0).start()`
+/ `.stop()`, or mounted as the ASGI app `simulator.app`.
 
 Default sizes: customers 1000, orders 2000, products 200, profiles 1000, events 5000.
 

@@ -5,7 +5,7 @@ fill level is reported on every answer as `X-Shopify-Shop-Api-Call-Limit: n/40`,
 overflowing request gets 429 with `Retry-After: 2.0`.
 
 Klaviyo: fixed windows per account and endpoint, a burst window of one second and a steady
-window of one minute (profiles 75/s and 700/min, events 350/s and 3,500/min); answers carry
+window of one minute (profiles 75/s and 750/min, events 350/s and 3,500/min); answers carry
 `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` for the steady window and a 429
 carries `Retry-After` in whole seconds.
 """

@@ -237,7 +237,7 @@ def serve_forever(
     ) as sandbox:
         print(f"Shopify Admin REST  {sandbox.shopify_url}  X-Shopify-Access-Token: {shopify_token}")
         print(
-            f"Klaviyo 2024-10-15  {sandbox.klaviyo_url}  Authorization: Klaviyo-API-Key {klaviyo_key}"
+            f"Klaviyo 2026-10-15  {sandbox.klaviyo_url}  Authorization: Klaviyo-API-Key {klaviyo_key}"
         )
         print(
             "Controls under /_sandbox/ (info, stats, faults, advance, reset). Ctrl-C stops.",

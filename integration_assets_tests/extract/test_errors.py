@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration_assets.extract.errors import ExtractError, redact_url, scrub
+from integration_assets.extract.errors import ExtractError, json_api_error_text, redact_url, scrub
 
 
 def test_redact_url_hides_secret_looking_params_and_userinfo() -> None:
@@ -45,3 +45,20 @@ def test_message_is_one_sentence_naming_everything() -> None:
         "— last answer HTTP 503"
     )
     assert (error.status, error.attempts, error.vendor) == (503, 6, "shopify")
+
+
+def test_a_json_api_error_document_is_quoted_by_its_code_and_detail() -> None:
+    body = (
+        b'{"errors":[{"id":"3dc44d8c-e241-4090-9d85-643184919ba9","status":400,"code":"invalid",'
+        b'"title":"Invalid input.","detail":"Invalid filter provided.","source":{"parameter":'
+        b'"filter"}},{"code":"invalid","title":"Page size must be between 1 and 100."}]}'
+    )
+
+    assert json_api_error_text(body) == (
+        "invalid: Invalid filter provided.; invalid: Page size must be between 1 and 100."
+    )
+
+
+def test_other_error_bodies_are_not_json_api_errors() -> None:
+    for body in (b'{"errors":"Not Found"}', b"<html>503</html>", b"[]", b'{"errors":[1]}'):
+        assert json_api_error_text(body) is None

@@ -235,3 +235,34 @@ def test_a_connection_can_declare_a_bigger_account_budget() -> None:
     assert (shop.spec.capacity, shop.spec.refill_per_second) == (400, 20.0)
     assert shop.spec.budget_header == "X-Shopify-Shop-Api-Call-Limit"
     assert events.spec == get_connector("klaviyo").entity("events").rate_limit
+
+
+def _most_in_any_window(times: list[float], seconds: float) -> int:
+    """The most request times falling within any window of `seconds` (sliding, so strictest)."""
+    most, first = 0, 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def test_klaviyo_profiles_pace_within_75_a_second_and_750_a_minute() -> None:
+    """Revision 2026-10-15's Get Profiles budget: 75/s burst, 750/min steady (700 before)."""
+    time = FakeTime()
+    limiter = LeakyBucketLimiter(
+        get_connector("klaviyo").rate_limit,
+        LocalBucketStore(),
+        clock=time.clock,
+        sleep=time.sleep,
+        headroom=0,
+    )
+    start = time.now
+    times = []
+    for _ in range(900):
+        limiter.acquire()
+        times.append(time.now)
+
+    assert _most_in_any_window(times, 1.0) <= 75
+    assert _most_in_any_window(times, 60.0) <= 750
+    assert sum(1 for moment in times if moment - start < 60.0) > 700

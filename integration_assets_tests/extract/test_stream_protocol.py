@@ -165,7 +165,8 @@ def test_klaviyo_json_next_link_with_revision_header_and_filter(time: FakeTime) 
         ("filter", "greater-than(updated,2024-01-02T03:04:05Z)"),
     ]
     assert second.query == "page%5Bcursor%5D=bmV4dA&page%5Bsize%5D=100"
-    assert first.headers["revision"] == "2024-10-15"
+    assert first.headers["revision"] == "2026-10-15"
+    assert first.headers["x-klaviyo-revision-fall-forward-opt-out"] == "1"
     assert first.headers["authorization"] == "Klaviyo-API-Key pk_live_secret"
 
 

@@ -14,7 +14,7 @@ import pytest
 from integration_assets.sandbox import Sandbox, run_sandbox
 
 SIZES = {"customers": 300, "orders": 120, "products": 40, "profiles": 250, "events": 450}
-KLAVIYO_REVISION = "2024-10-15"
+KLAVIYO_REVISION = "2026-10-15"
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
-"""Stories of the Klaviyo revision 2024-10-15 simulator, told over real HTTP."""
+"""Stories of the Klaviyo revision 2026-10-15 simulator, told over real HTTP."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import httpx
 
@@ -11,6 +13,7 @@ from integration_assets_tests.sandbox.conftest import KLAVIYO_REVISION
 from integration_assets_tests.sandbox.helpers import klaviyo_pages, klaviyo_records
 
 PROFILES = "/api/profiles/"
+EVENTS = "/api/events/"
 
 
 def _only_error(response: httpx.Response) -> dict:
@@ -45,6 +48,78 @@ def test_the_revision_header_is_required(sandbox: Sandbox) -> None:
     assert "revision" in _only_error(response)["detail"]
 
 
+def test_a_retired_revision_with_the_fall_forward_opt_out_gets_410_naming_it(
+    sandbox: Sandbox,
+) -> None:
+    response = httpx.get(
+        sandbox.klaviyo_url + PROFILES,
+        headers={
+            "Authorization": f"Klaviyo-API-Key {sandbox.klaviyo.api_key}",
+            "revision": "2024-10-15",
+            "X-Klaviyo-Revision-Fall-Forward-Opt-Out": "1",
+        },
+    )
+
+    assert response.status_code == 410
+    assert response.headers["content-type"] == "application/vnd.api+json"
+    error = _only_error(response)
+    assert (error["status"], error["code"], error["source"]) == (
+        410,
+        "gone",
+        {"header": "revision"},
+    )
+    assert "2024-10-15 was retired on 2026-10-15" in error["detail"]
+
+
+def test_a_retired_revision_falls_forward_to_the_oldest_supported_one(
+    klaviyo: httpx.Client,
+) -> None:
+    klaviyo.headers["revision"] = "2024-10-15"
+    documents = klaviyo_pages(klaviyo, "events", {"page[size]": 100})
+
+    # Served as 2025-01-15, the oldest revision still supported on 2026-11-30, which has no
+    # page[size] for events: the silent drift the opt-out header exists to prevent.
+    assert [len(document["data"]) for document in documents] == [200, 200, 50]
+
+
+def test_a_value_that_is_no_released_revision_is_refused(klaviyo: httpx.Client) -> None:
+    for value in ("2024-10-16", "2027-01-15", "2026-10-15.pre", "latest"):
+        response = klaviyo.get(PROFILES, headers={"revision": value})
+
+        assert response.status_code == 400, value
+        error = _only_error(response)
+        assert (error["code"], error["source"]) == ("invalid", {"header": "revision"})
+        assert f"'{value}' is not a valid revision" in error["detail"]
+
+
+def test_a_supported_revision_older_than_the_simulated_ones_is_refused_as_not_simulated() -> None:
+    simulator = KlaviyoSimulator(sizes={"profiles": 5, "events": 5}, revision_day=date(2025, 1, 1))
+    server = SimulatorServer(simulator).start()
+    headers = {"Authorization": "Klaviyo-API-Key pk_demo_key", "revision": "2023-10-15"}
+    try:
+        response = httpx.get(server.url + PROFILES, headers=headers)
+    finally:
+        server.stop()
+
+    assert response.status_code == 400
+    assert "2023-10-15 is not simulated" in _only_error(response)["detail"]
+
+
+def test_profiles_answer_with_their_750_per_minute_steady_window(klaviyo: httpx.Client) -> None:
+    response = klaviyo.get(PROFILES)
+
+    assert response.headers["RateLimit-Limit"] == "750"
+
+
+def test_profiles_link_their_push_tokens_and_conversations(klaviyo: httpx.Client) -> None:
+    profile = klaviyo.get(PROFILES, params={"page[size]": 1}).json()["data"][0]
+
+    assert set(profile["relationships"]) == {"lists", "segments", "push-tokens", "conversations"}
+    assert profile["relationships"]["conversations"]["links"]["related"].endswith(
+        f"/api/profiles/{profile['id']}/conversations/"
+    )
+
+
 def test_links_next_walks_every_profile_once_and_carries_the_parameters(
     sandbox: Sandbox, klaviyo: httpx.Client
 ) -> None:
@@ -70,7 +145,25 @@ def test_profile_pages_default_to_20_and_refuse_more_than_100(klaviyo: httpx.Cli
     assert _only_error(too_big)["source"] == {"parameter": "page[size]"}
 
 
-def test_events_come_200_per_page_whatever_page_size_asks(klaviyo: httpx.Client) -> None:
+def test_event_pages_default_to_200_and_take_a_page_size_up_to_1000(
+    klaviyo: httpx.Client,
+) -> None:
+    default = klaviyo_pages(klaviyo, "events")
+    asked = klaviyo_pages(klaviyo, "events", {"page[size]": 100})
+    largest = klaviyo_pages(klaviyo, "events", {"page[size]": 1000})
+    too_big = klaviyo.get(EVENTS, params={"page[size]": 1001})
+
+    assert [len(document["data"]) for document in default] == [200, 200, 50]
+    assert [len(document["data"]) for document in asked] == [100, 100, 100, 100, 50]
+    assert [len(document["data"]) for document in largest] == [450]
+    assert too_big.status_code == 400
+    assert _only_error(too_big)["source"] == {"parameter": "page[size]"}
+
+
+def test_revisions_before_2026_01_15_serve_200_events_per_page_whatever_page_size_asks(
+    klaviyo: httpx.Client,
+) -> None:
+    klaviyo.headers["revision"] = "2025-10-15"
     documents = klaviyo_pages(klaviyo, "events", {"page[size]": 100})
 
     assert [len(document["data"]) for document in documents] == [200, 200, 50]
@@ -168,6 +261,23 @@ def test_events_of_one_profile(sandbox: Sandbox, klaviyo: httpx.Client) -> None:
     assert served and [event["id"] for event in served] == expected
 
 
+def test_events_filter_on_having_a_profile_and_a_metric(
+    sandbox: Sandbox, klaviyo: httpx.Client
+) -> None:
+    truth = list(sandbox.klaviyo.records("events"))
+    since = truth[100]["attributes"]["datetime"]
+    wanted = f"has(profile),has(metric),greater-than(datetime,{since})"
+
+    served = klaviyo_records(klaviyo, "events", {"filter": wanted})
+    refused = klaviyo.get(EVENTS, params={"filter": "has(uuid)"})
+
+    # Every simulated event has its profile and a metric that resolves.
+    later = [event["id"] for event in truth if event["attributes"]["datetime"] > since]
+    assert later and [event["id"] for event in served] == later
+    assert refused.status_code == 400
+    assert "'has' is not allowed for field 'uuid'" in _only_error(refused)["detail"]
+
+
 def test_sparse_fieldsets_cut_the_attributes(klaviyo: httpx.Client) -> None:
     response = klaviyo.get(PROFILES, params={"fields[profile]": "email,updated", "page[size]": 2})
 
@@ -190,7 +300,7 @@ def test_an_unknown_sparse_field_is_refused_and_the_id_walk_fieldset_is_served(
 
 
 def test_a_spent_burst_window_gets_429_with_retry_after() -> None:
-    simulator = KlaviyoSimulator(sizes={"profiles": 5, "events": 5}, limits={"profiles": (3, 700)})
+    simulator = KlaviyoSimulator(sizes={"profiles": 5, "events": 5}, limits={"profiles": (3, 750)})
     server = SimulatorServer(simulator).start()
     headers = {"Authorization": "Klaviyo-API-Key pk_demo_key", "revision": KLAVIYO_REVISION}
     try:
@@ -204,5 +314,5 @@ def test_a_spent_burst_window_gets_429_with_retry_after() -> None:
     assert int(throttled[0].headers["Retry-After"]) >= 1
     assert _only_error(throttled[0])["code"] == "throttled"
     accepted = next(response for response in responses if response.status_code == 200)
-    assert accepted.headers["RateLimit-Limit"] == "700"
-    assert int(accepted.headers["RateLimit-Remaining"]) < 700
+    assert accepted.headers["RateLimit-Limit"] == "750"
+    assert int(accepted.headers["RateLimit-Remaining"]) < 750

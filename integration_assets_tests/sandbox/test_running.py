@@ -22,7 +22,7 @@ def test_a_sandbox_in_a_child_process_is_driven_like_a_local_one() -> None:
             base_url=sandbox.klaviyo_url,
             headers={
                 "Authorization": f"Klaviyo-API-Key {sandbox.klaviyo.api_key}",
-                "revision": "2024-10-15",
+                "revision": "2026-10-15",
             },
         )
         since = utc_iso(sandbox.shopify.clock)

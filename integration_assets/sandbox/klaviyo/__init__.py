@@ -1,4 +1,4 @@
-"""Simulated Klaviyo API, revision 2024-10-15 (profiles, events)."""
+"""Simulated Klaviyo API, revision 2026-10-15 (profiles, events)."""
 
 from integration_assets.sandbox.klaviyo.simulator import DEMO_API_KEY, KlaviyoSimulator
 

@@ -1,25 +1,30 @@
-"""Klaviyo API revision 2024-10-15 over HTTP: `GET /api/profiles/` and `GET /api/events/`.
+"""Klaviyo API revision 2026-10-15 over HTTP: `GET /api/profiles/` and `GET /api/events/`.
 
 What a client meets, as on the real service:
 
 * `Authorization: Klaviyo-API-Key pk_…` is required (401 JSON:API error otherwise), and so is
-  the `revision` header (400 when missing; only `2024-10-15` is simulated).
+  the `revision` header (400 when missing or not a released revision). A retired revision
+  (two years after its release) falls forward to the oldest supported one, or, with
+  `X-Klaviyo-Revision-Fall-Forward-Opt-Out: 1`, gets a 410 naming it (see `revisions`).
+  Revisions 2024-10-15 to 2026-10-15 are simulated; they differ here only in Get Events'
+  `page[size]`.
 * Bodies are JSON:API (`application/vnd.api+json`): `data[]` of `{type, id, attributes,
   relationships, links}` and top-level `links.self/next/prev`, absolute URLs on the host the
   client used. `links.next` repeats the request's parameters plus an opaque `page[cursor]`.
 * Profiles: `page[size]` 1-100 (default 20; outside → 400); `filter` on id/email/phone_number/
   external_id (`equals`, `any`) and created/updated (`greater-than`, `less-than` only: Klaviyo
   rejects `greater-or-equal` on profiles); `sort` by id, created or updated, `-` for descending.
-* Events: a fixed 200 per page (revision 2024-10-15 has no `page[size]` for events; a sent one
-  is ignored); `filter` on datetime/timestamp (`greater-than`, `greater-or-equal`,
-  `less-than`, `less-or-equal`), `equals(metric_id,…)`, `equals(profile_id,…)`; `sort` by
-  datetime or timestamp. Events are append-only. An event's `datetime` is the time its sender
-  gave (Klaviyo's Create Event takes a client `time`), so it may lie in the future or the past
-  of its arrival; filters apply to that time (`KlaviyoSimulator.send_event`). Such events
-  are listed in arrival order, where Klaviyo would sort them by their time.
+* Events: `page[size]` 1-1,000 (default 200; outside → 400) since revision 2026-01-15; older
+  revisions always answer 200 per page and ignore a sent one. `filter` on datetime/timestamp
+  (`greater-than`, `greater-or-equal`, `less-than`, `less-or-equal`), `equals(metric_id,…)`,
+  `equals(profile_id,…)`, `has(profile)`, `has(metric)`; `sort` by datetime or timestamp.
+  Events are append-only. An event's `datetime` is the time its sender gave (Klaviyo's Create
+  Event takes a client `time`), so it may lie in the future or the past of its arrival; filters
+  apply to that time (`KlaviyoSimulator.send_event`). Such events are listed in arrival order,
+  where Klaviyo would sort them by their time.
 * Sparse fieldsets `fields[profile]=email,created` / `fields[event]=…` cut the attributes
   (`id`, relationships and links stay); an unknown field name is a 400 `invalid`.
-* Rate limits per endpoint: profiles 75/s burst and 700/min steady, events 350/s and 3,500/min,
+* Rate limits per endpoint: profiles 75/s burst and 750/min steady, events 350/s and 3,500/min,
   with `RateLimit-*` headers and 429 + `Retry-After` when spent.
 """
 
@@ -27,8 +32,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -44,6 +50,13 @@ from integration_assets.sandbox.klaviyo.filters import (
     FilterError,
     parse_filter,
 )
+from integration_assets.sandbox.klaviyo.revisions import (
+    EVENTS_PAGE_SIZE_SINCE,
+    FALL_FORWARD_OPT_OUT,
+    SIMULATED,
+    Refused,
+    resolve,
+)
 from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
@@ -52,13 +65,11 @@ from integration_assets.sandbox.store import Order, Predicate, Row, Selection, W
 if TYPE_CHECKING:
     from integration_assets.sandbox.klaviyo.simulator import KlaviyoSimulator
 
-REVISION = "2024-10-15"
-RATE_LIMITS = {"profiles": (75, 700), "events": (350, 3500)}
-"""(burst per second, steady per minute) of each endpoint in revision 2024-10-15."""
+RATE_LIMITS = {"profiles": (75, 750), "events": (350, 3500)}
+"""(burst per second, steady per minute) of each endpoint in revision 2026-10-15."""
 JSON_API = "application/vnd.api+json"
-PROFILE_PAGE_DEFAULT = 20
-PROFILE_PAGE_MAX = 100
-EVENT_PAGE = 200
+PAGE_SIZES = {"profiles": (20, 100), "events": (200, 1000)}
+"""(default, maximum) `page[size]` of each endpoint."""
 _PATH = re.compile(r"^/api/(?P<resource>profiles|events)/?$")
 _SORTS = {
     "profiles": {
@@ -149,24 +160,36 @@ class KlaviyoApp(VendorApp):
                 "Incorrect authentication credentials.",
                 "Missing or invalid private key.",
             )
-        revision = request.headers.get("revision")
-        if not revision:
+        served = self._revision(request)
+        if isinstance(served, Refused):
             return self._error(
-                400,
-                "invalid",
-                "Invalid input.",
-                "Missing `revision` header. Pass a revision such as `revision: 2024-10-15`.",
-                {"header": "revision"},
+                served.status, served.code, served.title, served.detail, {"header": "revision"}
             )
-        if revision.strip() != REVISION:
+        oldest, newest = SIMULATED
+        if not oldest <= served <= newest:
             return self._error(
                 400,
                 "invalid",
                 "Invalid input.",
-                f"Revision '{revision}' is not available in this sandbox; use '{REVISION}'.",
+                f"Revision {served.isoformat()} is not simulated by this sandbox; "
+                f"use one from {oldest.isoformat()} to {newest.isoformat()}.",
                 {"header": "revision"},
             )
         return None
+
+    def _revision(self, request: Request) -> date | Refused:
+        """The revision this request is answered as (after any fall-forward), or its refusal."""
+        outcome = resolve(
+            request.headers.get("revision"),
+            self.simulator.revision_day,
+            request.headers.get(FALL_FORWARD_OPT_OUT, "").strip() == "1",
+        )
+        return outcome if isinstance(outcome, Refused) else outcome.revision
+
+    def _cache_key(self, request: Request) -> Hashable | None:
+        """A page rendered ahead is reused only by a request answered as the same revision."""
+        key = super()._cache_key(request)
+        return None if key is None else (key, self._revision(request))
 
     def rate_limit(self, request: Request) -> Verdict | None:
         """Per-endpoint fixed windows; unknown paths are not limited."""
@@ -236,7 +259,9 @@ class KlaviyoApp(VendorApp):
     def _list(self, request: Request, resource: str, headers: dict[str, str]) -> Response:
         simulator = self.simulator
         query = dict(request.query_params)
-        size = self._page_size(resource, query)
+        revision = self._revision(request)
+        assert isinstance(revision, date), "check_access refuses every unserved revision"
+        size = self._page_size(resource, query, revision)
         sort_text = query.get("sort", "datetime" if resource == "events" else "id")
         order, descending = self._sort(resource, sort_text)
         selection = self._selection(resource, query.get("filter"))
@@ -383,20 +408,17 @@ class KlaviyoApp(VendorApp):
             raise _Invalid("Invalid page cursor.", "page[cursor]")
         return direction == "n", key, max(1, page)
 
-    def _page_size(self, resource: str, query: dict[str, str]) -> int:
-        if resource == "events":
-            return EVENT_PAGE
+    def _page_size(self, resource: str, query: dict[str, str], revision: date) -> int:
+        default, maximum = PAGE_SIZES[resource]
         raw = query.get("page[size]")
-        if raw is None:
-            return PROFILE_PAGE_DEFAULT
+        if raw is None or (resource == "events" and revision < EVENTS_PAGE_SIZE_SINCE):
+            return default
         try:
             size = int(raw)
         except ValueError:
             raise _Invalid(f"'{raw}' is not a valid integer.", "page[size]") from None
-        if not 1 <= size <= PROFILE_PAGE_MAX:
-            raise _Invalid(
-                f"Page size must be between 1 and {PROFILE_PAGE_MAX}, got {size}.", "page[size]"
-            )
+        if not 1 <= size <= maximum:
+            raise _Invalid(f"Page size must be between 1 and {maximum}, got {size}.", "page[size]")
         return size
 
     def _sort(self, resource: str, text: str) -> tuple[Order, bool]:
@@ -429,6 +451,8 @@ class KlaviyoApp(VendorApp):
                 created = created.narrowed(_window(condition))
             elif condition.field == "updated":
                 updated = updated.narrowed(_window(condition))
+            elif condition.operator == "has":
+                predicates.extend(self._presence(condition.field))
             else:
                 values = condition.value if condition.operator == "any" else [condition.value]
                 if condition.field != "metric_id":
@@ -440,6 +464,13 @@ class KlaviyoApp(VendorApp):
         return Selection(
             created=created, updated=updated, indices=indices, predicates=tuple(predicates)
         )
+
+    def _presence(self, relationship: str) -> list[Predicate]:
+        """`has(profile)` / `has(metric)`: every simulated metric resolves, and every event
+        has a profile unless the account has none."""
+        if relationship == "metric" or self.simulator.store("profiles").total:
+            return []
+        return [_Match(lambda index, version: False, ("no profile",))]
 
     def _candidates(self, field: str, values: Iterable[str]) -> list[int]:
         """Indices that may match an equality; metric_id has none (it is scanned instead)."""

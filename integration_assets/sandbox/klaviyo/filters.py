@@ -1,10 +1,10 @@
 """Klaviyo's JSON:API filter syntax: `filter=greater-than(updated,2024-01-01T00:00:00Z)`.
 
-Conditions are `operator(field,value)`; several separated by commas, or wrapped in `and(…)`,
-must all hold. Values are quoted strings (double or single quotes), lists `["a","b"]`, bare
-ISO 8601 datetimes, numbers, `true`/`false`/`null`. Which operators each field accepts is
-specific to the endpoint (`FieldRules`), and anything else is a 400 `invalid` error whose
-message says why, as Klaviyo does.
+Conditions are `operator(field,value)` or `has(relationship)`; several separated by commas, or
+wrapped in `and(…)`, must all hold. Values are quoted strings (double or single quotes), lists
+`["a","b"]`, bare ISO 8601 datetimes, numbers, `true`/`false`/`null`. Which operators each
+field accepts is specific to the endpoint (`FieldRules`), and anything else is a 400 `invalid`
+error whose message says why, as Klaviyo does.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ EVENT_RULES: FieldRules = {
     "timestamp": ("integer", _COMPARISONS),
     "metric_id": ("string", frozenset({"equals"})),
     "profile_id": ("string", frozenset({"equals"})),
+    # `has(profile)`, `has(metric)`: the event has a related profile / a resolvable metric.
+    "profile": ("relationship", frozenset({"has"})),
+    "metric": ("relationship", frozenset({"has"})),
 }
 
 _PARENTHESES = "Invalid filter provided. Verify your parentheses match."
@@ -150,6 +153,8 @@ def _conditions(
         raise FilterError(
             f"'{name}' is not a supported filter operation for the resource '{resource}'."
         )
+    if name == "has":
+        return [_presence(arguments, rules, resource)]
     if (
         len(arguments) != 2
         or not isinstance(arguments[0], str)
@@ -171,6 +176,23 @@ def _conditions(
             raise FilterError(f"Filter operation 'any' expects a list for field '{field}'.")
         return [Condition(name, field, [_value(item, kind, field) for item in raw])]
     return [Condition(name, field, _value(raw, kind, field))]
+
+
+def _presence(arguments: list[Any], rules: FieldRules, resource: str) -> Condition:
+    """`has(relationship)`: one bare relationship name, no value."""
+    if (
+        len(arguments) != 1
+        or not isinstance(arguments[0], str)
+        or isinstance(arguments[0], _Quoted)
+    ):
+        raise FilterError("Invalid filter operation 'has': expected a relationship.")
+    field = arguments[0]
+    if "has" not in rules.get(field, ("", frozenset()))[1]:
+        raise FilterError(
+            f"Filter operation 'has' is not allowed for field '{field}' of the resource "
+            f"'{resource}'."
+        )
+    return Condition("has", field, None)
 
 
 def _value(raw: Any, kind: str, field: str) -> Any:

@@ -1,4 +1,4 @@
-"""Klaviyo revision 2024-10-15 profiles and events as JSON:API resource objects.
+"""Klaviyo revision 2026-10-15 profiles and events as JSON:API resource objects.
 
 Profile ids are ULIDs (26 Crockford base32 characters) whose time part is the creation time,
 so they sort like the records; the low 40 bits of the random part carry the record index
@@ -283,6 +283,19 @@ class KlaviyoCatalog:
                 },
                 "segments": {
                     "links": {"self": f"{url}relationships/segments/", "related": f"{url}segments/"}
+                },
+                # Since 2025-01-15 (push tokens) and 2026-07-15 (conversations, plural).
+                "push-tokens": {
+                    "links": {
+                        "self": f"{url}relationships/push-tokens/",
+                        "related": f"{url}push-tokens/",
+                    }
+                },
+                "conversations": {
+                    "links": {
+                        "self": f"{url}relationships/conversations/",
+                        "related": f"{url}conversations/",
+                    }
                 },
             },
             "links": {"self": url},

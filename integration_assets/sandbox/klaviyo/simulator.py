@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
 
 from integration_assets.sandbox.klaviyo.app import RATE_LIMITS, KlaviyoApp
 from integration_assets.sandbox.klaviyo.records import KlaviyoCatalog
+from integration_assets.sandbox.klaviyo.revisions import LIFECYCLE_DAY
 from integration_assets.sandbox.rand import salt
 from integration_assets.sandbox.ratelimit import FixedWindows
 from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
@@ -19,7 +21,11 @@ DEMO_API_KEY = "pk_demo_key"
 
 
 class KlaviyoSimulator(Simulator):
-    """Klaviyo API revision 2024-10-15 for one account (see `klaviyo.app` for the wire details)."""
+    """Klaviyo API revision 2026-10-15 for one account (see `klaviyo.app` for the wire details).
+
+    `revision_day` is the day whose revision lifecycle requests are answered by (which
+    revisions are released, supported or retired, see `klaviyo.revisions`).
+    """
 
     vendor: ClassVar[str] = "klaviyo"
     entities: ClassVar[tuple[str, ...]] = ("profiles", "events")
@@ -35,8 +41,10 @@ class KlaviyoSimulator(Simulator):
         api_key: str = DEMO_API_KEY,
         start: int = DEFAULT_START,
         limits: Mapping[str, tuple[int, int]] | None = None,
+        revision_day: date = LIFECYCLE_DAY,
     ) -> None:
         self.api_key = api_key
+        self.revision_day = revision_day
         # (burst per second, steady per minute) per endpoint; Klaviyo's documented values.
         self.limits = {**RATE_LIMITS, **(limits or {})}
         super().__init__(seed=seed, sizes=sizes, rate_limits=rate_limits, start=start)
