@@ -179,15 +179,6 @@ enum CustomerSmsMarketingState {
   UNSUBSCRIBED
 }
 
-"""The possible marketing states for a customer's phone number."""
-enum CustomerPhoneNumberMarketingState {
-  NOT_SUBSCRIBED
-  PENDING
-  REDACTED
-  SUBSCRIBED
-  UNSUBSCRIBED
-}
-
 """The source from which the SMS marketing information for the customer was collected."""
 enum CustomerConsentCollectedFrom {
   OTHER
@@ -200,14 +191,18 @@ type CustomerEmailAddress {
   marketingOptInLevel: CustomerMarketingOptInLevel
   marketingState: CustomerEmailAddressMarketingState!
   marketingUpdatedAt: DateTime
+  validFormat: Boolean!
 }
 
-"""Describes a phone number associated with a customer."""
+"""
+A phone number. Its SMS marketing fields are deprecated (Shopify's reference lists them
+under "Deprecated fields" without a replacement); they are still served.
+"""
 type CustomerPhoneNumber {
-  marketingCollectedFrom: CustomerConsentCollectedFrom
-  marketingOptInLevel: CustomerMarketingOptInLevel
-  marketingState: CustomerPhoneNumberMarketingState!
-  marketingUpdatedAt: DateTime
+  marketingCollectedFrom: CustomerConsentCollectedFrom @deprecated
+  marketingOptInLevel: CustomerMarketingOptInLevel @deprecated
+  marketingState: CustomerSmsMarketingState! @deprecated
+  marketingUpdatedAt: DateTime @deprecated
   phoneNumber: String!
 }
 
@@ -234,7 +229,7 @@ enum TaxExemption {
 
 """Represents information about a customer of the shop."""
 type Customer implements Node {
-  addresses(first: Int): [MailingAddress!]!
+  addresses(first: Int): [MailingAddress!]! @deprecated(reason: "Limited to 250 addresses. Use `addressesV2` for paginated access to all addresses.")
   addressesV2(after: String, before: String, first: Int, last: Int, reverse: Boolean = false): MailingAddressConnection!
   amountSpent: MoneyV2!
   canDelete: Boolean!
@@ -244,7 +239,8 @@ type Customer implements Node {
   defaultPhoneNumber: CustomerPhoneNumber
   displayName: String!
   email: String @deprecated(reason: "Use `defaultEmailAddress.emailAddress` instead.")
-  emailMarketingConsent: CustomerEmailMarketingConsentState @deprecated(reason: "Use `defaultEmailAddress.marketingState`, `defaultEmailAddress.marketingOptInLevel` and `defaultEmailAddress.marketingUpdatedAt` instead.")
+  dataSaleOptOut: Boolean!
+  emailMarketingConsent: CustomerEmailMarketingConsentState @deprecated(reason: "Use `defaultEmailAddress.marketingState`, `defaultEmailAddress.marketingOptInLevel`, `defaultEmailAddress.marketingUpdatedAt`, and `defaultEmailAddress.sourceLocation` instead.")
   firstName: String
   id: ID!
   lastName: String
@@ -255,12 +251,13 @@ type Customer implements Node {
   note: String
   numberOfOrders: UnsignedInt64!
   phone: String @deprecated(reason: "Use `defaultPhoneNumber.phoneNumber` instead.")
-  smsMarketingConsent: CustomerSmsMarketingConsentState @deprecated(reason: "Use `defaultPhoneNumber.marketingState`, `defaultPhoneNumber.marketingOptInLevel`, `defaultPhoneNumber.marketingUpdatedAt` and `defaultPhoneNumber.marketingCollectedFrom` instead.")
+  smsMarketingConsent: CustomerSmsMarketingConsentState @deprecated(reason: "Use `defaultPhoneNumber.marketingState`, `defaultPhoneNumber.marketingOptInLevel`, `defaultPhoneNumber.marketingUpdatedAt`, `defaultPhoneNumber.marketingCollectedFrom`, and `defaultPhoneNumber.sourceLocation` instead.")
   state: CustomerState!
   tags: [String!]!
   taxExempt: Boolean!
   taxExemptions: [TaxExemption!]!
   updatedAt: DateTime!
+  validEmailAddress: Boolean!
   verifiedEmail: Boolean!
 }
 
@@ -450,7 +447,7 @@ type ProductOption implements Node {
   id: ID!
   name: String!
   position: Int!
-  values: [String!]! @deprecated(reason: "Use `optionValues` instead.")
+  values: [String!]!
 }
 
 """A count with its precision."""

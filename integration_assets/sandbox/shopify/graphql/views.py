@@ -159,6 +159,7 @@ class Views:
                 "marketingState": enum(consent["state"]),
                 "marketingOptInLevel": enum(consent["opt_in_level"]),
                 "marketingUpdatedAt": utc(consent["consent_updated_at"]),
+                "validFormat": "@" in email,
             },
             "defaultPhoneNumber": None
             if phone is None
@@ -184,6 +185,8 @@ class Views:
             },
             "state": enum(record["state"]),
             "verifiedEmail": record["verified_email"],
+            "validEmailAddress": email is not None and "@" in email,
+            "dataSaleOptOut": False,
             "taxExempt": record["tax_exempt"],
             "taxExemptions": [enum(item) for item in record["tax_exemptions"]],
             "tags": tag_list(record["tags"]),
