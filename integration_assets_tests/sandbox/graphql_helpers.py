@@ -33,7 +33,7 @@ def walk(
 ) -> list[dict[str, Any]]:
     """Every node of a top-level connection, following `pageInfo.endCursor` as a client does.
 
-    `between_pages(page_number)` runs after each page (to change data mid-walk).
+    `between_pages(page_number)` runs between pages (to change data mid-walk).
     """
     query = (
         f"query($after: String) {{ {connection}(first: {page_size}, after: $after{arguments}) "
@@ -50,8 +50,8 @@ def walk(
         result = body["data"][connection]
         nodes.extend(result["nodes"])
         page += 1
-        if between_pages is not None:
-            between_pages(page)
         if not result["pageInfo"]["hasNextPage"]:
             return nodes
+        if between_pages is not None:
+            between_pages(page)
         after = result["pageInfo"]["endCursor"]
