@@ -200,3 +200,18 @@ def test_the_deprecated_reason_switch_marks_rest_and_graphql_answers(
     assert rest.headers["X-Shopify-API-Deprecated-Reason"] == reason
     assert graph.headers["X-Shopify-API-Deprecated-Reason"] == reason
     assert "X-Shopify-API-Deprecated-Reason" not in after.headers
+
+
+def test_search_or_and_unsimulated_sort_keys_are_refused_plainly(shopify: httpx.Client) -> None:
+    either = graphql(
+        shopify,
+        '{ customers(first: 5, query: "state:enabled OR state:disabled") { nodes { id } } }',
+    )
+    by_title = graphql(shopify, "{ products(first: 5, sortKey: TITLE) { nodes { id } } }")
+
+    assert either.json()["errors"][0]["message"] == (
+        "The sandbox does not simulate `OR` in search queries; use terms joined by AND."
+    )
+    assert by_title.json()["errors"][0]["message"] == (
+        "The sandbox does not simulate sortKey TITLE; use ID, CREATED_AT or UPDATED_AT."
+    )

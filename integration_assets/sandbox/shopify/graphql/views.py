@@ -124,7 +124,8 @@ class Views:
             return self.by_id(ENTITIES[kind], number)
         if kind == "ProductVariant":
             return self._variant_by_id(number)
-        return None
+        lookup = self.simulator.graphql.node_lookups.get(kind)
+        return None if lookup is None else lookup(self.simulator, number)
 
     def from_row(self, entity: str, row: Row) -> View:
         """The object of one selected row."""
