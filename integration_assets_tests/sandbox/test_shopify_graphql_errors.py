@@ -205,7 +205,7 @@ def test_the_deprecated_reason_switch_marks_rest_and_graphql_answers(
 def test_search_or_and_unsimulated_sort_keys_are_refused_plainly(shopify: httpx.Client) -> None:
     either = graphql(
         shopify,
-        '{ customers(first: 5, query: "state:enabled OR state:disabled") { nodes { id } } }',
+        '{ customers(first: 5, query: "id:>5 OR id:<3") { nodes { id } } }',
     )
     by_title = graphql(shopify, "{ products(first: 5, sortKey: TITLE) { nodes { id } } }")
 
@@ -214,4 +214,14 @@ def test_search_or_and_unsimulated_sort_keys_are_refused_plainly(shopify: httpx.
     )
     assert by_title.json()["errors"][0]["message"] == (
         "The sandbox does not simulate sortKey TITLE; use ID, CREATED_AT or UPDATED_AT."
+    )
+
+
+def test_a_documented_search_field_the_sandbox_cannot_filter_on_is_refused(
+    shopify: httpx.Client,
+) -> None:
+    response = graphql(shopify, '{ customers(first: 5, query: "tag:vip") { nodes { id } } }')
+
+    assert response.json()["errors"][0]["message"] == (
+        "The sandbox does not simulate the search field `tag`."
     )
