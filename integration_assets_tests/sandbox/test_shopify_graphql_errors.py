@@ -225,3 +225,25 @@ def test_a_documented_search_field_the_sandbox_cannot_filter_on_is_refused(
     assert response.json()["errors"][0]["message"] == (
         "The sandbox does not simulate the search field `tag`."
     )
+
+
+def test_the_graphql_response_format_answers_invalid_documents_with_400(
+    shopify: httpx.Client,
+) -> None:
+    accept = {"Accept": "application/graphql-response+json, application/json"}
+    broken = {"query": "{ customers(first: 1) { nodes { nope } } }"}
+    fine = {"query": "{ customers(first: 1) { nodes { id } } }"}
+
+    strict = shopify.post("/admin/api/2026-10/graphql", json=broken, headers=accept)
+    executed = shopify.post("/admin/api/2026-10/graphql", json=fine, headers=accept)
+    classic = shopify.post(GRAPHQL, json=broken, headers=accept)
+
+    assert strict.status_code == 400
+    assert strict.headers["Content-Type"].startswith("application/graphql-response+json")
+    assert strict.json()["errors"][0]["extensions"]["code"] == "undefinedField"
+    assert executed.status_code == 200
+    assert executed.headers["Content-Type"].startswith("application/graphql-response+json")
+    assert (classic.status_code, classic.headers["Content-Type"]) == (
+        200,
+        "application/json; charset=utf-8",
+    )
