@@ -235,3 +235,18 @@ def test_versions_fall_forward_to_the_oldest_supported_one(shopify: httpx.Client
     }
     assert all(response.status_code == 200 for response in served.values())
     assert not_a_version.status_code == 404
+
+
+def test_the_request_log_names_each_graphql_operation_and_its_fields(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    graphql(
+        shopify,
+        "query Page { customers(first: 2) { nodes { id } } orders(first: 1) { nodes { id } } }",
+    )
+
+    logged = sandbox.shopify.stats().filter(path="graphql.json")
+
+    assert [(entry.method, entry.params, entry.status) for entry in logged] == [
+        ("POST", {"operation": "query", "fields": "customers,orders"}, 200)
+    ]

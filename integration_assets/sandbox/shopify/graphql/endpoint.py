@@ -173,6 +173,7 @@ class GraphQLEndpoint:
         if document is None:
             body_out = {"errors": format_errors(errors), "extensions": self._cost(0, 0, None)}
             return _json(body_out, 400 if strict else 200, headers, media_type)
+        request.state.log_params = _log_params(schema, document, operation_name)
         calculator = CostCalculator(
             schema, document, variables, operation_name, simulator.graphql.costs
         )
@@ -253,6 +254,22 @@ class GraphQLEndpoint:
                 index = self.simulator.catalog.id_spaces[entity].index_of(parsed[1])
                 if index is not None and faults.drifts(entity, index):
                     _drift_node(entity, node)
+
+
+def _log_params(schema: Any, document: DocumentNode, operation_name: str | None) -> dict[str, str]:
+    """What the request log keeps of a GraphQL request: its operation and top-level fields."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return {}
+    names = [
+        selection.name.value
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+    ]
+    params = {"operation": operation.operation.value, "fields": ",".join(names)}
+    if operation_name:
+        params["operationName"] = operation_name
+    return params
 
 
 def _top_level_entities(outcome: Outcome) -> dict[str, str]:
