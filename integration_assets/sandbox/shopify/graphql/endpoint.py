@@ -5,8 +5,8 @@ What a client meets, as on the real service (shopify.dev: "GraphQL Admin API ref
 
 * The versions served are 2026-01, 2026-04, 2026-07 and 2026-10. A request for any other
   (retired or unknown) `YYYY-MM` version is answered as the oldest supported one, and
-  `X-Shopify-API-Version` names the version actually served. A path that is no version at
-  all is a 404.
+  `X-Shopify-API-Version` names the version actually served; `unstable` is served too. A
+  path that is no version at all is a 404.
 * The body is JSON `{"query", "variables", "operationName"}` (or the bare query with
   `Content-Type: application/graphql`). No query is a 400
   `{"errors": {"query": "Required parameter missing or invalid"}}`; any method but POST is a
@@ -69,8 +69,11 @@ _DRIFT_ENTITIES = {"customers", "orders", "products"}
 
 
 def served_version(requested: str) -> str | None:
-    """The version Shopify answers a request for `requested` with (None: not a version)."""
-    if requested in SUPPORTED_VERSIONS:
+    """The version Shopify answers a request for `requested` with (None: not a version).
+
+    `unstable` is answered as itself (here with the 2026-10 schema).
+    """
+    if requested in SUPPORTED_VERSIONS or requested == "unstable":
         return requested
     if _VERSION.match(requested):
         return SUPPORTED_VERSIONS[0]
