@@ -176,7 +176,7 @@ class GraphQLEndpoint:
         if document is None:
             body_out = {"errors": format_errors(errors), "extensions": self._cost(0, 0, None)}
             return _json(body_out, 400 if strict else 200, headers, media_type)
-        request.state.log_params = _log_params(schema, document, operation_name)
+        request.state.log_params = _log_params(document, operation_name)
         calculator = CostCalculator(
             schema, document, variables, operation_name, simulator.graphql.costs
         )
@@ -259,7 +259,7 @@ class GraphQLEndpoint:
                     _drift_node(entity, node)
 
 
-def _log_params(schema: Any, document: DocumentNode, operation_name: str | None) -> dict[str, str]:
+def _log_params(document: DocumentNode, operation_name: str | None) -> dict[str, str]:
     """What the request log keeps of a GraphQL request: its operation and top-level fields."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
@@ -281,7 +281,7 @@ def _top_level_entities(outcome: Outcome) -> dict[str, str]:
     schema = outcome.context.simulator.graphql.schema
     if document is None or schema.query_type is None:
         return {}
-    operation = get_operation_ast(document)
+    operation = get_operation_ast(document, outcome.operation_name)
     if operation is None or operation.operation.value != "query":
         return {}
     fields = collect_fields(schema, {}, {}, schema.query_type, operation.selection_set)
