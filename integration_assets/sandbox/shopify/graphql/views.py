@@ -101,6 +101,8 @@ class Views:
         store = self.simulator.store(entity)
         if not store.exists(index):
             return None
+        if entity == "orders" and not self.simulator.order_readable(index):
+            return None
         return self.from_row(
             entity, Row(index, index, store.version(index), store.updated_at(index))
         )
