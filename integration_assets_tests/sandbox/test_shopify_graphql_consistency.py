@@ -31,8 +31,10 @@ ORDER_FIELDS = """
   totalPriceSet { shopMoney { amount currencyCode } }
   totalTaxSet { shopMoney { amount } }
   totalDiscountsSet { shopMoney { amount } }
+  confirmed discountCodes paymentGatewayNames taxLines { rate priceSet { shopMoney { amount } } }
   lineItems(first: 5) { nodes { id title variantTitle sku vendor quantity product { id }
-    variant { id } originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } } }
+    variant { id } originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } }
+    originalTotalSet { shopMoney { amount } } } }
 """
 PRODUCT_FIELDS = """
   id title vendor productType handle status tags createdAt updatedAt publishedAt
@@ -157,6 +159,12 @@ def test_orders_agree_field_by_field_line_items_included(
         assert _money(node, "totalPriceSet") == Decimal(record["total_price"])
         assert _money(node, "totalTaxSet") == Decimal(record["total_tax"])
         assert _money(node, "totalDiscountsSet") == Decimal(record["total_discounts"])
+        assert node["confirmed"] is record["confirmed"]
+        assert node["discountCodes"] == [code["code"] for code in record["discount_codes"]]
+        assert node["paymentGatewayNames"] == record["payment_gateway_names"]
+        assert [(tax["rate"], _money(tax, "priceSet")) for tax in node["taxLines"]] == [
+            (tax["rate"], Decimal(tax["price"])) for tax in record["tax_lines"]
+        ]
         lines = node["lineItems"]["nodes"]
         assert len(lines) == len(record["line_items"])
         for line, rest_line in zip(lines, record["line_items"], strict=True):
@@ -174,6 +182,10 @@ def test_orders_agree_field_by_field_line_items_included(
             assert _ref(line["variant"]) == (rest_line["variant_id"] if live else None)
             assert _money(line, "originalUnitPriceSet") == Decimal(rest_line["price"])
             assert _money(line, "totalDiscountSet") == Decimal(rest_line["total_discount"])
+            assert (
+                _money(line, "originalTotalSet")
+                == Decimal(rest_line["price"]) * rest_line["quantity"]
+            )
 
 
 def test_products_agree_field_by_field_variants_included(
