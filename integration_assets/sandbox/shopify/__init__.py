@@ -1,4 +1,5 @@
-"""Simulated Shopify Admin REST API, every supported version (customers, orders, products)."""
+"""Simulated Shopify Admin REST API (every supported version) and GraphQL Admin API (one shop,
+one set of records: customers, orders, products)."""
 
 from integration_assets.sandbox.shopify.simulator import DEMO_ACCESS_TOKEN, ShopifySimulator
 

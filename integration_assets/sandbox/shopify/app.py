@@ -1,5 +1,10 @@
 """Shopify Admin REST API over HTTP: customers, orders and products.
 
+The same app serves the GraphQL Admin API at `POST /admin/api/{version}/graphql.json` (see
+`shopify.graphql.endpoint`): same shop, same records, cost-based limits instead of the
+request bucket. The `deprecated_reason` fault switch (or simulator attribute) puts
+`X-Shopify-API-Deprecated-Reason` on every answer of both.
+
 Endpoints: `GET /admin/api/{version}/{customers,orders,products}.json`, `…/count.json` and
 `…/{id}.json`. What a client meets, as on the real service:
 
@@ -26,6 +31,9 @@ Endpoints: `GET /admin/api/{version}/{customers,orders,products}.json`, `…/cou
   endpoints are deprecated on every version since 2024-04), with the URL of the resource's
   reference; or, when the simulator's `deprecated_reason` is set, that value on every answer
   (as when a request used a deprecated field or version).
+* An app without the `read_all_orders` scope (`ShopifySimulator(read_all_orders=False)`)
+  sees only the orders created in the last 60 days: older ones are missing from lists and
+  counts and answer 404 alone.
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ from integration_assets.sandbox.cursor import InvalidCursor
 from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
+from integration_assets.sandbox.shopify.graphql.endpoint import PATH as GRAPHQL_PATH
+from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint
+from integration_assets.sandbox.shopify.graphql.endpoint import served_version as graphql_version
 from integration_assets.sandbox.shopify.orders import OrderState
 from integration_assets.sandbox.shopify.versions import served_version
 from integration_assets.sandbox.store import Order, Predicate, Row, Selection, Window
@@ -110,6 +121,25 @@ class ShopifyApp(VendorApp):
 
     simulator: ShopifySimulator
 
+    def __init__(self, simulator: ShopifySimulator) -> None:
+        super().__init__(simulator)
+        self.graphql = GraphQLEndpoint(simulator)
+
+    async def endpoint(self, request: Request) -> Response:
+        """Read a GraphQL body before the (synchronous) pipeline runs; stamp deprecations."""
+        graphql = GRAPHQL_PATH.match(request.url.path)
+        if graphql:
+            request.state.body = await request.body()
+        response = await super().endpoint(request)
+        served = graphql_version(graphql["version"], self.simulator.api_day()) if graphql else None
+        if served is not None:
+            # Refusals made before the GraphQL endpoint ran (401, 429, 5xx) name it too.
+            response.headers["X-Shopify-API-Version"] = served
+        reason = self.simulator.fault_settings.deprecated_reason or self.simulator.deprecated_reason
+        if reason:
+            response.headers["X-Shopify-API-Deprecated-Reason"] = reason
+        return response
+
     def check_access(self, request: Request) -> Response | None:
         """401 unless the request carries the shop's access token."""
         if request.headers.get("x-shopify-access-token") != self.simulator.access_token:
@@ -117,11 +147,18 @@ class ShopifyApp(VendorApp):
         return None
 
     def rate_limit(self, request: Request) -> Verdict | None:
-        """One bucket per access token (only the valid token gets this far)."""
+        """One bucket per access token (only the valid token gets this far).
+
+        GraphQL is limited by query cost inside its endpoint, not by this request bucket.
+        """
+        if GRAPHQL_PATH.match(request.url.path):
+            return None
         return self.simulator.bucket(request.headers.get("x-shopify-access-token", "")).take()
 
     def unlimited_headers(self, request: Request) -> dict[str, str]:
         """An almost empty bucket, so clients that pace themselves by the header never wait."""
+        if GRAPHQL_PATH.match(request.url.path):
+            return {}
         return {"X-Shopify-Shop-Api-Call-Limit": "1/40"}
 
     def throttled(self, headers: dict[str, str]) -> Response:
@@ -138,6 +175,8 @@ class ShopifyApp(VendorApp):
     def handle(self, request: Request, headers: dict[str, str]) -> Response:
         """Route to list, count or single-record reads."""
         headers = {**self._base_headers(request), **headers}
+        if GRAPHQL_PATH.match(request.url.path):
+            return self.graphql.answer(request, getattr(request.state, "body", b""), headers)
         match = _PATH.match(request.url.path)
         version = headers.get("X-Shopify-API-Version")
         if match is None or version is None:
@@ -248,6 +287,8 @@ class ShopifyApp(VendorApp):
         index = self.simulator.catalog.id_spaces[resource].index_of(vendor_id)
         if index is None or not store.exists(index):
             return _json({"errors": "Not Found"}, 404, headers)
+        if resource == "orders" and not self.simulator.order_readable(index):
+            return _json({"errors": "Not Found"}, 404, headers)
         row = Row(index, index, store.version(index), store.updated_at(index))
         record = self._serve(resource, row, query.get("fields"))
         return _json({SINGULAR[resource]: record}, 200, headers)
@@ -325,7 +366,9 @@ class ShopifyApp(VendorApp):
                 )
         return Selection(
             index_low=index_low,
-            created=self._window(filters, "created_at"),
+            created=self._window(filters, "created_at").narrowed(
+                self.simulator.orders_window() if resource == "orders" else Window()
+            ),
             updated=self._window(filters, "updated_at"),
             indices=indices,
             predicates=predicates,

@@ -11,11 +11,15 @@ from starlette.applications import Starlette
 from integration_assets.sandbox.ratelimit import LeakyBucket
 from integration_assets.sandbox.shopify.app import ShopifyApp
 from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
+from integration_assets.sandbox.shopify.graphql.executor import Executor
+from integration_assets.sandbox.shopify.graphql.throttle import CostBucket, CostLimits
 from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
-from integration_assets.sandbox.store import Row
+from integration_assets.sandbox.store import Row, Window
 from integration_assets.sandbox.timefmt import ShopClock
 
 DEMO_ACCESS_TOKEN = "shpat_demo_token"
+ORDERS_WITHOUT_READ_ALL_ORDERS = 60 * 86400
+"""How far back an app without the read_all_orders scope sees orders (Shopify: 60 days)."""
 
 
 class ShopifySimulator(Simulator):
@@ -25,6 +29,11 @@ class ShopifySimulator(Simulator):
     candidate, fallen forward from); None follows the real calendar. `deprecated_reason`,
     when set, goes out as `X-Shopify-API-Deprecated-Reason` on every answer, as when a
     client uses a deprecated field or version. Both are plain attributes a test may change.
+
+    `graphql_limits` is the GraphQL cost bucket of each access token (default: the Standard
+    plan's 2000 points restoring at 100 points/second). `read_all_orders=False` is an app
+    without that scope: as Shopify documents, only the last 60 days' orders (by creation) are
+    accessible, in REST and GraphQL alike.
     """
 
     vendor: ClassVar[str] = "shopify"
@@ -47,11 +56,16 @@ class ShopifySimulator(Simulator):
         start: int = DEFAULT_START,
         api_date: date | None = None,
         deprecated_reason: str | None = None,
+        graphql_limits: CostLimits | None = None,
+        read_all_orders: bool = True,
     ) -> None:
+        self.read_all_orders = read_all_orders
         self.access_token = access_token
         self.api_date = api_date
         self.deprecated_reason = deprecated_reason
         self._initial_versioning = (api_date, deprecated_reason)
+        self.cost_limits = graphql_limits or CostLimits()
+        self.graphql = Executor()
         self.shop = shop
         self.shop_clock = ShopClock(timezone)
         super().__init__(seed=seed, sizes=sizes, rate_limits=rate_limits, start=start)
@@ -79,12 +93,30 @@ class ShopifySimulator(Simulator):
 
     def _reset_limiters(self) -> None:
         self._buckets: dict[str, LeakyBucket] = {}
+        self._cost_buckets: dict[str, CostBucket] = {}
 
     def bucket(self, token: str) -> LeakyBucket:
         """The leaky bucket of one access token (Shopify limits per app and shop)."""
         bucket = self._buckets.get(token)
         if bucket is None:
             bucket = self._buckets[token] = LeakyBucket(capacity=40, leak_per_second=2.0)
+        return bucket
+
+    def orders_window(self) -> Window:
+        """Creation times of the orders this app may read (all, or the last 60 days)."""
+        if self.read_all_orders:
+            return Window()
+        return Window(low=self.clock - ORDERS_WITHOUT_READ_ALL_ORDERS)
+
+    def order_readable(self, index: int) -> bool:
+        """Whether the app may read order `index` (see `orders_window`)."""
+        return self.orders_window().contains(self.store("orders").created_at(index))
+
+    def cost_bucket(self, token: str) -> CostBucket:
+        """The GraphQL cost bucket of one access token (Shopify limits per app and shop)."""
+        bucket = self._cost_buckets.get(token)
+        if bucket is None:
+            bucket = self._cost_buckets[token] = CostBucket(self.cost_limits)
         return bucket
 
     def render(self, entity: str, row: Row) -> dict[str, Any]:
