@@ -93,10 +93,12 @@ class BulkOperations:
         self,
         clock: Callable[[], int],
         faults: Callable[[], BulkFailure | None],
+        base_url: Callable[[], str],
         max_running: int = MAX_RUNNING_QUERIES,
     ) -> None:
         self._clock = clock
         self._faults = faults
+        self._base_url = base_url
         self.max_running = max_running
         self.signer = UrlSigner()
         self.changed = threading.Condition()
@@ -106,7 +108,6 @@ class BulkOperations:
         self._folder = Path(tempfile.mkdtemp(prefix="sandbox-shopify-bulk-"))
         self.objects_per_second: float | None = None
         self._hold_at: int | None = None
-        self.public_url = ""
         self._downloaded: set[str] = set()
 
     def now(self) -> int:
@@ -268,7 +269,7 @@ class BulkOperations:
         if not ready or self._expired(operation):
             return None
         path = self.download_path(operation)
-        return f"{self.public_url}{path}?{self.signer.query(path, self.expires(operation))}"
+        return f"{self._base_url()}{path}?{self.signer.query(path, self.expires(operation))}"
 
     def resolve_download(
         self, path: str, expires: str | None, signature: str | None
