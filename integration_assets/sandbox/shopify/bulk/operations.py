@@ -248,6 +248,16 @@ class BulkOperations:
                 raise TimeoutError(f"{gid} is {self.status(operation).value}, not {sorted(wanted)}")
             return operation
 
+    def wait_for_progress(self, gid: str, objects: int, timeout: float = 30.0) -> BulkOperation:
+        """Block until the operation has written `objects` lines; TimeoutError otherwise."""
+        with self.changed:
+            operation = self.get(gid)
+            if operation is None:
+                raise KeyError(gid)
+            if not self.changed.wait_for(lambda: operation.object_count >= objects, timeout):
+                raise TimeoutError(f"{gid} wrote {operation.object_count} lines, not {objects}")
+            return operation
+
     # --- files and URLs -------------------------------------------------------------------
 
     def result_path(self, operation: BulkOperation) -> Path:
