@@ -66,6 +66,22 @@ def test_a_products_export_holds_every_product_and_variant_the_paginated_api_ser
     assert operation["completedAt"] == operation["createdAt"] == "2024-10-01T12:00:00Z"
 
 
+def test_roots_and_children_spanning_many_pages_are_all_exported_once(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    httpx.post(f"{sandbox.shopify_url}/_sandbox/bulk", json={"root_page": 7, "nested_page": 2})
+
+    operation = _finished(sandbox, shopify, started(shopify, PRODUCTS))
+
+    objects = lines(httpx.get(operation["url"]).content)
+    expected = walk(
+        shopify, "products", "id title variants(first: 50) { nodes { id title price } }", 10
+    )
+    assert max(len(product["variants"]["nodes"]) for product in expected) > 2
+    assert reassemble(objects, {"ProductVariant": "variants"}) == expected
+    assert len({item["id"] for item in objects}) == len(objects)
+
+
 def test_paging_arguments_are_ignored_and_inline_objects_stay_in_their_line(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:
@@ -195,7 +211,7 @@ def test_polling_sees_created_then_running_with_a_growing_count_then_completed(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:
     bulk = sandbox.shopify.bulk
-    bulk.pause()
+    httpx.post(f"{sandbox.shopify_url}/_sandbox/bulk", json={"pause": 0})
     payload = start(shopify, "{ customers { edges { node { id email } } } }")
     operation_id = payload["bulkOperation"]["id"]
     bulk.wait_for(operation_id, ["RUNNING"])
@@ -203,7 +219,7 @@ def test_polling_sees_created_then_running_with_a_growing_count_then_completed(
     bulk.pause(after_objects=250)
     bulk.wait_for_progress(operation_id, 250)
     midway = poll(shopify, operation_id)
-    bulk.resume()
+    control = httpx.post(f"{sandbox.shopify_url}/_sandbox/bulk", json={"pause": None}).json()
     after = _finished(sandbox, shopify, operation_id)
 
     assert payload["bulkOperation"]["status"] == "CREATED"
@@ -211,6 +227,7 @@ def test_polling_sees_created_then_running_with_a_growing_count_then_completed(
     assert (before["status"], before["objectCount"], before["url"]) == ("RUNNING", "0", None)
     assert (midway["status"], midway["objectCount"]) == ("RUNNING", "250")
     assert midway["fileSize"] is None and midway["completedAt"] is None
+    assert control["paused_at"] is None
     assert (after["status"], after["objectCount"]) == (
         "COMPLETED",
         str(sandbox.shopify.count("customers")),
@@ -391,3 +408,29 @@ def test_a_five_times_larger_export_needs_no_more_memory() -> None:
 
     assert large_file > 4 * small_file
     assert large_peak < 1.5 * small_peak
+
+
+def test_bad_bulk_controls_and_fault_switches_are_refused_with_the_reason(
+    sandbox: Sandbox,
+) -> None:
+    base = sandbox.shopify_url
+    page = httpx.post(f"{base}/_sandbox/bulk", json={"nested_page": 0})
+    unknown = httpx.post(f"{base}/_sandbox/bulk", json={"speed": 3})
+    code = httpx.post(f"{base}/_sandbox/faults", json={"bulk_failure": {"error_code": "OOPS"}})
+    cut = httpx.post(f"{base}/_sandbox/faults", json={"bulk_download_cut": {"mode": "twice"}})
+
+    assert (page.status_code, page.json()) == (
+        400,
+        {"error": "nested_page must be within [1, 250], got 0"},
+    )
+    assert (unknown.status_code, unknown.json()) == (
+        400,
+        {"error": "unknown bulk control(s): speed"},
+    )
+    assert (code.status_code, code.json()) == (
+        400,
+        {"error": "invalid bulk_failure error_code: 'OOPS'"},
+    )
+    assert cut.status_code == 400
+    assert sandbox.shopify.bulk.nested_page == 250
+    assert sandbox.shopify.fault_settings.bulk_failure is None

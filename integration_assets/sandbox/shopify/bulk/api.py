@@ -185,7 +185,7 @@ def _run_query(_root: Any, info: Any, query: str, groupObjects: bool = False) ->
     if isinstance(created, BulkQueryError):
         return {"bulkOperation": None, "userErrors": [created.to_json()]}
     answer = _object(registry, created)
-    paged = page_query(analysed)
+    paged = page_query(analysed, registry.nested_page)
     runner = BulkRunner(
         registry, created, paged, _bound(frozen_shop(simulator)), _parent_types(paged.root)
     )

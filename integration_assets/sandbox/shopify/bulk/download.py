@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from integration_assets.sandbox.shopify.bulk.controls import control_route
 from integration_assets.sandbox.shopify.bulk.operations import DOWNLOAD_PREFIX
 from integration_assets.sandbox.shopify.bulk.signing import Verdict
 from integration_assets.sandbox.timefmt import http_date
@@ -68,7 +69,7 @@ def _error(status: int, code: str, message: str, details: str | None = None) -> 
 
 
 def bulk_routes(simulator: ShopifySimulator) -> list[Route]:
-    """The download route of one simulated shop's bulk results."""
+    """The download route of one simulated shop's bulk results, and `/_sandbox/bulk`."""
 
     async def download(request: Request) -> Response:
         response = _answer(simulator, request)
@@ -79,7 +80,10 @@ def bulk_routes(simulator: ShopifySimulator) -> list[Route]:
             )
         return response
 
-    return [Route(DOWNLOAD_PREFIX + "{path:path}", download, methods=["GET"])]
+    return [
+        control_route(simulator),
+        Route(DOWNLOAD_PREFIX + "{path:path}", download, methods=["GET"]),
+    ]
 
 
 def _answer(simulator: ShopifySimulator, request: Request) -> Response:

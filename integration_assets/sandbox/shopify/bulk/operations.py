@@ -20,7 +20,6 @@ streamed to a file in a private temporary folder, never held in memory.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from integration_assets.sandbox.faults import BulkFailure
+from integration_assets.sandbox.shopify.bulk.paging import PAGE
 from integration_assets.sandbox.shopify.bulk.rules import BulkQueryError
 from integration_assets.sandbox.shopify.bulk.signing import URL_LIFETIME, UrlSigner, Verdict
 from integration_assets.sandbox.timefmt import naive_iso
@@ -105,8 +105,16 @@ class BulkOperations:
         self._operations: dict[int, BulkOperation] = {}
         self._threads: list[threading.Thread] = []
         self._next = 1
-        self._folder = Path(tempfile.mkdtemp(prefix="sandbox-shopify-bulk-"))
+        self._files = tempfile.TemporaryDirectory(
+            prefix="sandbox-shopify-bulk-", ignore_cleanup_errors=True
+        )
+        self._folder = Path(self._files.name)
         self.objects_per_second: float | None = None
+        """Pace of every runner (None: as fast as the executor goes); for demos and clients'
+        tests that want an export to take a while."""
+        self.root_page = PAGE
+        self.nested_page = PAGE
+        """Page sizes the runners read with (Shopify's 250); smaller in tests."""
         self._hold_at: int | None = None
         self._downloaded: set[str] = set()
 
@@ -221,6 +229,11 @@ class BulkOperations:
             self._hold_at = after_objects
             self.changed.notify_all()
 
+    @property
+    def paused_at(self) -> int | None:
+        """Where runners are held (lines written), or None when they run freely."""
+        return self._hold_at
+
     def resume(self) -> None:
         """Let held runners go on."""
         with self.changed:
@@ -313,7 +326,7 @@ class BulkOperations:
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout=10)
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._files.cleanup()
 
 
 def iso(seconds: int | None) -> str | None:

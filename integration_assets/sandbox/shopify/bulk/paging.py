@@ -30,11 +30,13 @@ from graphql import (
     VariableNode,
 )
 
-from integration_assets.sandbox.shopify.bulk.rules import NESTED_PAGE, BulkQuery, Connection
+from integration_assets.sandbox.shopify.bulk.rules import BulkQuery, Connection
 
 PAGE_INFO = "bulkPageInfo_"
 """Response key of the pageInfo the runner adds to every connection (stripped from output)."""
 FIRST, AFTER, NODE_ID = "bulkFirst", "bulkAfter", "bulkNodeId"
+PAGE = 250
+"""Shopify's cap on `first`: the page size of root and nested connections alike."""
 _PAGING_ARGUMENTS = frozenset({"first", "last", "after", "before"})
 
 
@@ -47,10 +49,14 @@ class PagedQuery:
     root_key: str
 
 
-def page_query(query: BulkQuery) -> PagedQuery:
-    """Rewrite `query` (its own parsed document, changed in place) for page-by-page reading."""
+def page_query(query: BulkQuery, nested_page: int = PAGE) -> PagedQuery:
+    """Rewrite `query` (its own parsed document, changed in place) for page-by-page reading.
+
+    `nested_page` is the page size of nested connections (smaller in tests, to make a
+    parent's children span pages).
+    """
     root = query.root
-    _rewrite(root, paged_root=True)
+    _rewrite(root, paged_root=True, nested_page=nested_page)
     operation = next(
         d for d in query.document.definitions if isinstance(d, OperationDefinitionNode)
     )
@@ -62,19 +68,19 @@ def page_query(query: BulkQuery) -> PagedQuery:
     return PagedQuery(query.document, root, root.path[0])
 
 
-def _rewrite(connection: Connection, paged_root: bool) -> None:
+def _rewrite(connection: Connection, paged_root: bool, nested_page: int) -> None:
     for node in connection.field_nodes:
-        _page_arguments(node, after_variable=paged_root, first_variable=paged_root)
+        _page_arguments(node, paged_root, nested_page)
         _add_page_info(node)
     for child in connection.children:
-        _rewrite(child, paged_root=False)
+        _rewrite(child, paged_root=False, nested_page=nested_page)
 
 
-def _page_arguments(node: FieldNode, after_variable: bool, first_variable: bool) -> None:
+def _page_arguments(node: FieldNode, paged_root: bool, nested_page: int) -> None:
     kept = [arg for arg in node.arguments or () if arg.name.value not in _PAGING_ARGUMENTS]
-    first = VariableNode(name=NameNode(value=FIRST)) if first_variable else _int(NESTED_PAGE)
+    first = VariableNode(name=NameNode(value=FIRST)) if paged_root else _int(nested_page)
     kept.append(ArgumentNode(name=NameNode(value="first"), value=first))
-    if after_variable:
+    if paged_root:
         kept.append(
             ArgumentNode(
                 name=NameNode(value="after"), value=VariableNode(name=NameNode(value=AFTER))

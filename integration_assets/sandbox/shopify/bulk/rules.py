@@ -38,8 +38,6 @@ from graphql import (
 
 MAX_CONNECTIONS = 5
 MAX_DEPTH = 2
-NESTED_PAGE = 250
-"""The page size used for a nested connection; Shopify's own cap on `first`."""
 
 Composite = GraphQLObjectType | GraphQLInterfaceType
 

@@ -42,7 +42,6 @@ from integration_assets.sandbox.shopify.bulk.paging import (
     follow_up_query,
 )
 
-ROOT_PAGE = 250
 Execute = Callable[[DocumentNode, dict[str, Any]], dict[str, Any]]
 """Runs a document with variables against the operation's snapshot; returns `data`, or
 raises `ExecutionFailed` when the executor reported errors."""
@@ -117,7 +116,9 @@ class BulkRunner:
         after: str | None = None
         while True:
             self._checkpoint()
-            data = self._execute(self.query.document, {FIRST: ROOT_PAGE, AFTER: after})
+            data = self._execute(
+                self.query.document, {FIRST: self.registry.root_page, AFTER: after}
+            )
             payload = data.get(self.query.root_key)
             lines, remainders = page_lines(
                 connection_nodes(payload), self.query.root, self.operation.group_objects
