@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 import pytest
 
-from integration_assets.sandbox import Sandbox
+from integration_assets.sandbox import Sandbox, run_sandbox
 from integration_assets.sandbox.shopify import ShopifySimulator
 from integration_assets.sandbox.shopify.graphql import execute
 from integration_assets_tests.sandbox.bulk_helpers import (
@@ -434,3 +434,25 @@ def test_bad_bulk_controls_and_fault_switches_are_refused_with_the_reason(
     assert cut.status_code == 400
     assert sandbox.shopify.bulk.nested_page == 250
     assert sandbox.shopify.fault_settings.bulk_failure is None
+
+
+def test_a_sandbox_in_a_child_process_runs_bulk_operations_driven_over_http() -> None:
+    with run_sandbox(seed=5, sizes={"customers": 40}, rate_limits=False, process=True) as box:
+        client = httpx.Client(
+            base_url=box.shopify_url,
+            headers={"X-Shopify-Access-Token": box.shopify.access_token},
+        )
+        operation_id = started(client, "{ customers { edges { node { id } } } }")
+        operation = poll(client, operation_id)
+        for _ in range(1000):  # a client polls: the runner is in another process
+            if operation["status"] in ENDED:
+                break
+            operation = poll(client, operation_id)
+        exported = lines(httpx.get(operation["url"]).content)
+
+        with pytest.raises(NotImplementedError, match="/_sandbox/bulk"):
+            box.shopify.bulk.pause()
+        assert operation["status"] == "COMPLETED"
+        assert [item["id"] for item in exported] == [
+            f"gid://shopify/Customer/{record['id']}" for record in box.shopify.records("customers")
+        ]
