@@ -66,20 +66,35 @@ def test_a_products_export_holds_every_product_and_variant_the_paginated_api_ser
     assert operation["completedAt"] == operation["createdAt"] == "2024-10-01T12:00:00Z"
 
 
-def test_roots_and_children_spanning_many_pages_are_all_exported_once(
+def test_roots_and_children_spanning_many_pages_are_all_exported_once_and_grouped(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:
     httpx.post(f"{sandbox.shopify_url}/_sandbox/bulk", json={"root_page": 7, "nested_page": 2})
 
-    operation = _finished(sandbox, shopify, started(shopify, PRODUCTS))
+    loose = _finished(sandbox, shopify, started(shopify, PRODUCTS))
+    tight = _finished(sandbox, shopify, started(shopify, PRODUCTS, group=True))
 
-    objects = lines(httpx.get(operation["url"]).content)
+    objects = lines(httpx.get(loose["url"]).content)
+    grouped = lines(httpx.get(tight["url"]).content)
     expected = walk(
         shopify, "products", "id title variants(first: 50) { nodes { id title price } }", 10
     )
     assert max(len(product["variants"]["nodes"]) for product in expected) > 2
     assert reassemble(objects, {"ProductVariant": "variants"}) == expected
+    assert reassemble(grouped, {"ProductVariant": "variants"}) == expected
     assert len({item["id"] for item in objects}) == len(objects)
+    assert _parent_runs(grouped) == [product["id"] for product in expected]
+
+
+def _parent_runs(objects: list[dict]) -> list[str]:
+    """Each root's id, checking that every child line sits right after its root's run."""
+    roots: list[str] = []
+    for item in objects:
+        if "__parentId" in item:
+            assert item["__parentId"] == roots[-1]
+        else:
+            roots.append(item["id"])
+    return roots
 
 
 def test_paging_arguments_are_ignored_and_inline_objects_stay_in_their_line(
@@ -114,12 +129,7 @@ def test_children_come_after_their_parent_and_grouping_puts_them_right_after_it(
     for item in loose:
         assert item.get("__parentId") in seen | {None}
         seen.add(item["id"])
-    current = None
-    for item in tight:
-        if "__parentId" in item:
-            assert item["__parentId"] == current
-        else:
-            current = item["id"]
+    _parent_runs(tight)
     assert sorted(loose, key=lambda item: item["id"]) == sorted(tight, key=lambda item: item["id"])
     assert "__parentId" in loose[sandbox.shopify.count("products")]
 
