@@ -13,11 +13,9 @@ from integration_assets.sandbox.shopify.graphql import (
 )
 from integration_assets.sandbox.shopify.graphql.executor import parse_and_validate
 
-# The simulator already serves the real bulk operations (`shopify.bulk`), which declare the
-# Mutation root; this probe extends it with a type and a mutation of its own.
-PROBE_SDL = """
-type ExportProbe implements Node { id: ID! status: String! }
-extend type Mutation { exportProbeRun(query: String!): ExportProbe }
+BULK_SDL = """
+type BulkOperation implements Node { id: ID! status: String! }
+type Mutation { bulkOperationRunQuery(query: String!): BulkOperation }
 """
 
 
@@ -30,23 +28,23 @@ def _extended() -> ShopifySimulator:
         outcome = execute(info.context.simulator, query, unbounded=True)
         count = len(outcome.result.data["customers"]["edges"])
         return {
-            "__typename": "ExportProbe",
-            "id": f"gid://shopify/ExportProbe/{count}",
+            "__typename": "BulkOperation",
+            "id": f"gid://shopify/BulkOperation/{count}",
             "status": "COMPLETED",
         }
 
     def lookup(_simulator: ShopifySimulator, number: int) -> dict[str, Any]:
         return {
-            "__typename": "ExportProbe",
-            "id": f"gid://shopify/ExportProbe/{number}",
+            "__typename": "BulkOperation",
+            "id": f"gid://shopify/BulkOperation/{number}",
             "status": "COMPLETED",
         }
 
     simulator.graphql.extend(
         SchemaExtension(
-            PROBE_SDL,
-            resolvers={"Mutation": {"exportProbeRun": run}},
-            nodes={"ExportProbe": lookup},
+            BULK_SDL,
+            resolvers={"Mutation": {"bulkOperationRunQuery": run}},
+            nodes={"BulkOperation": lookup},
         )
     )
     return simulator
@@ -54,20 +52,20 @@ def _extended() -> ShopifySimulator:
 
 def test_an_extension_adds_a_mutation_root_whose_runs_see_every_record() -> None:
     simulator = _extended()
-    mutation = 'mutation { exportProbeRun(query: "{ customers { edges { node { id } } } }") { id status } }'
+    mutation = 'mutation { bulkOperationRunQuery(query: "{ customers { edges { node { id } } } }") { id status } }'
 
     result = execute(simulator, mutation).result
 
     assert result.errors is None
     assert result.data == {
-        "exportProbeRun": {"id": "gid://shopify/ExportProbe/600", "status": "COMPLETED"}
+        "bulkOperationRunQuery": {"id": "gid://shopify/BulkOperation/600", "status": "COMPLETED"}
     }
 
 
 def test_a_mutation_is_requested_at_ten_points() -> None:
     simulator = _extended()
     document, errors = parse_and_validate(
-        simulator.graphql.schema, 'mutation { exportProbeRun(query: "{}") { id status } }'
+        simulator.graphql.schema, 'mutation { bulkOperationRunQuery(query: "{}") { id status } }'
     )
     assert document is not None and not errors
 
@@ -79,7 +77,7 @@ def test_node_finds_the_extension_objects_by_global_id() -> None:
 
     result = execute(
         simulator,
-        '{ node(id: "gid://shopify/ExportProbe/7") { ... on ExportProbe { status } } }',
+        '{ node(id: "gid://shopify/BulkOperation/7") { ... on BulkOperation { status } } }',
     ).result
 
     assert result.data == {"node": {"status": "COMPLETED"}}
