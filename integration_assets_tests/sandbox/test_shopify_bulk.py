@@ -334,10 +334,13 @@ def test_a_download_cut_mid_stream_is_detectable_and_a_retry_or_range_gets_the_r
         for chunk in cut.iter_bytes():
             received.extend(chunk)
     rest = httpx.get(url, headers={"Range": f"bytes={len(received)}-"})
+    beyond = httpx.get(url, headers={"Range": f"bytes={declared}-"})
     retry = httpx.get(url)
 
     assert len(received) == 1000 < declared
     assert rest.status_code == 206
+    assert rest.headers["Content-Range"] == f"bytes {len(received)}-{declared - 1}/{declared}"
+    assert (beyond.status_code, "<Code>InvalidRange</Code>" in beyond.text) == (416, True)
     assert bytes(received) + rest.content == retry.content
     assert len(retry.content) == declared
 
