@@ -381,11 +381,15 @@ def test_operations_are_found_by_id_node_listing_and_the_deprecated_current_quer
         "query($id: ID!) { node(id: $id) { id ... on BulkOperation { status } } "
         "currentBulkOperation { id } "
         'bulkOperations(first: 5, query: "status:completed operation_type:query") '
-        "{ nodes { id } } }"
+        "{ nodes { id } } "
+        'missing: bulkOperation(id: "gid://shopify/BulkOperation/999") { id } }'
     )
 
-    answer = data(graphql(shopify, query, {"id": first}))
+    response = graphql(shopify, query, {"id": first})
+    answer = data(response)
     assert answer["node"] == {"id": first, "status": "COMPLETED"}
+    assert answer["missing"] is None
+    assert "currentBulkOperation" in response.headers["X-Shopify-API-Deprecated-Reason"]
     assert answer["currentBulkOperation"] == {"id": second}
     assert answer["bulkOperations"]["nodes"] == [{"id": second}, {"id": first}]
 
