@@ -97,6 +97,26 @@ def _parent_runs(objects: list[dict]) -> list[str]:
     return roots
 
 
+def test_fragments_are_followed_into_nested_connections_and_their_later_pages(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    sandbox.shopify.bulk.nested_page = 2
+    query = (
+        "{ products { edges { node { ...Product } } } } "
+        "fragment Product on Product { id title variants { edges { node { ...Variant } } } } "
+        "fragment Variant on ProductVariant { id title price }"
+    )
+
+    operation = _finished(sandbox, shopify, started(shopify, query))
+
+    objects = lines(httpx.get(operation["url"]).content)
+    expected = walk(
+        shopify, "products", "id title variants(first: 50) { nodes { id title price } }", 10
+    )
+    assert operation["status"] == "COMPLETED"
+    assert reassemble(objects, {"ProductVariant": "variants"}) == expected
+
+
 def test_paging_arguments_are_ignored_and_inline_objects_stay_in_their_line(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:

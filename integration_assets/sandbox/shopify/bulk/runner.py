@@ -160,7 +160,9 @@ class BulkRunner:
     def _finish_nested(self, out: BinaryIO, remainder: Remainder) -> None:
         """Read the rest of one parent's nested connection through `node(id:)`."""
         connection = remainder.connection
-        document = follow_up_query(connection, self.parent_types[id(connection)])
+        document = follow_up_query(
+            connection, self.parent_types[id(connection)], self.query.document
+        )
         cursor: str | None = remainder.end_cursor
         while cursor is not None:
             self._checkpoint()
