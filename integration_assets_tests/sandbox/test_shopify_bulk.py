@@ -117,6 +117,26 @@ def test_fragments_are_followed_into_nested_connections_and_their_later_pages(
     assert reassemble(objects, {"ProductVariant": "variants"}) == expected
 
 
+def test_a_search_filtered_export_holds_what_the_same_filter_pages_through(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    sandbox.shopify.advance(seconds=3600, updated_fraction=0.1, created=5)
+    since = "updated_at:>'2024-10-01T12:00:00Z'"
+    query = (
+        f'{{ customers(query: "{since}", sortKey: UPDATED_AT) '
+        "{ edges { node { id updatedAt } } } }"
+    )
+
+    operation = _finished(sandbox, shopify, started(shopify, query))
+
+    exported = lines(httpx.get(operation["url"]).content)
+    expected = walk(
+        shopify, "customers", "id updatedAt", arguments=f', query: "{since}", sortKey: UPDATED_AT'
+    )
+    assert 0 < len(expected) < sandbox.shopify.count("customers")
+    assert exported == expected
+
+
 def test_paging_arguments_are_ignored_and_inline_objects_stay_in_their_line(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:
