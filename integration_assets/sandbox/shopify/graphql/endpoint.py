@@ -181,10 +181,13 @@ class GraphQLEndpoint:
             schema, document, variables, operation_name, simulator.graphql.costs
         )
         requested = calculator.requested()
+        breakdown = None
+        if request.headers.get("x-graphql-cost-include-fields", "").lower() == "true":
+            breakdown = calculator.fields_breakdown()
         if requested > SINGLE_QUERY_MAX_COST:
             out = {
                 "errors": [max_cost_error(requested)],
-                "extensions": self._cost(requested, None, None),
+                "extensions": self._cost(requested, None, None, breakdown),
             }
             return _json(out, 200, headers, media_type)
         bucket = None
@@ -193,7 +196,7 @@ class GraphQLEndpoint:
             if simulator.faults.graphql_throttled() or not bucket.take(requested):
                 out = {
                     "errors": [THROTTLED_ERROR],
-                    "extensions": self._cost(requested, None, bucket),
+                    "extensions": self._cost(requested, None, bucket, breakdown),
                 }
                 return _json(out, 200, headers, media_type)
         outcome = execute(simulator, document, variables, operation_name=operation_name)
@@ -216,7 +219,7 @@ class GraphQLEndpoint:
         if errors_out:
             body_out["errors"] = errors_out
         body_out["data"] = data
-        extensions = self._cost(requested, actual, bucket)
+        extensions = self._cost(requested, actual, bucket, breakdown)
         if outcome.context.search:
             extensions = {"search": outcome.context.search, **extensions}
         body_out["extensions"] = extensions
@@ -225,15 +228,22 @@ class GraphQLEndpoint:
             raw = raw[: max(1, len(raw) // 2)]
         return Response(raw, status_code=200, headers=headers, media_type=media_type)
 
-    def _cost(self, requested: int, actual: int | None, bucket: Any) -> dict[str, Any]:
+    def _cost(
+        self,
+        requested: int,
+        actual: int | None,
+        bucket: Any,
+        fields: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         status = bucket.status() if bucket is not None else full_status(self.simulator.cost_limits)
-        return {
-            "cost": {
-                "requestedQueryCost": requested,
-                "actualQueryCost": actual,
-                "throttleStatus": status,
-            }
+        cost: dict[str, Any] = {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": status,
         }
+        if fields is not None:
+            cost["fields"] = fields
+        return {"cost": cost}
 
     def _drift(self, outcome: Outcome, data: Any) -> None:
         """Change one field's JSON type in drifted records, as a vendor-side drift would."""
