@@ -46,11 +46,13 @@ from urllib.parse import urlencode
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from integration_assets.sandbox.cursor import InvalidCursor
 from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
+from integration_assets.sandbox.shopify.bulk.download import bulk_routes
 from integration_assets.sandbox.shopify.graphql.endpoint import PATH as GRAPHQL_PATH
 from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint
 from integration_assets.sandbox.shopify.graphql.endpoint import served_version as graphql_version
@@ -139,6 +141,10 @@ class ShopifyApp(VendorApp):
         if reason:
             response.headers["X-Shopify-API-Deprecated-Reason"] = reason
         return response
+
+    def extra_routes(self) -> list[Route]:
+        """The signed, token-free downloads of bulk operation results (`shopify.bulk`)."""
+        return bulk_routes(self.simulator)
 
     def check_access(self, request: Request) -> Response | None:
         """401 unless the request carries the shop's access token."""
