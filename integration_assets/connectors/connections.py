@@ -8,6 +8,7 @@ The file holds env var *names* only; values are read at run time and never logge
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -153,11 +154,18 @@ class Connection(BaseModel):
         assert base is not None  # guaranteed by validate_against_connector
         return base.rstrip("/") + spec.versioned(spec.api_prefix, self.effective_api_version)
 
-    def resolve_secrets(self, environ: dict[str, str] | None = None) -> dict[str, str]:
-        """Read each secret from its environment variable; the error names the variable only."""
+    def resolve_secrets(
+        self, environ: dict[str, str] | None = None, *, only: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """Read each secret (or those in `only`) from its environment variable; the error names
+        the variable only. A sync asks `only` for its API credentials, so a secret another part
+        needs (the console's `webhook_secret`) need not be set where syncs run."""
         env = os.environ if environ is None else environ
+        wanted = None if only is None else set(only)
         values: dict[str, str] = {}
         for secret, env_var in self.secrets.items():
+            if wanted is not None and secret not in wanted:
+                continue
             value = env.get(env_var)
             if not value:
                 raise MissingSecretError(

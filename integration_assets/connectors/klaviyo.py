@@ -20,6 +20,7 @@ documents no header announcing a deprecation, so the sunset is computed from the
 date (`connectors/versions.py`).
 """
 
+from integration_assets.connectors.klaviyo_webhooks import KLAVIYO_WEBHOOKS
 from integration_assets.connectors.spec import (
     AuthSpec,
     ConnectorSpec,
@@ -116,4 +117,5 @@ KLAVIYO = ConnectorSpec(
         ),
     ),
     docs_url="https://developers.klaviyo.com/en/reference/api_overview",
+    webhooks=KLAVIYO_WEBHOOKS,
 )

@@ -13,6 +13,7 @@ never show deleted records, and there are no tombstones); the call budget is a l
 in `X-Shopify-Shop-Api-Call-Limit`.
 """
 
+from integration_assets.connectors.shopify_webhooks import SHOPIFY_WEBHOOKS
 from integration_assets.connectors.spec import (
     AuthSpec,
     ConnectorSpec,
@@ -117,4 +118,5 @@ SHOPIFY = ConnectorSpec(
         ),
     ),
     docs_url="https://shopify.dev/docs/api/admin-rest/2026-10",
+    webhooks=SHOPIFY_WEBHOOKS,
 )

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from integration_assets.connectors.versions import VersionPolicy
+from integration_assets.connectors.webhooks import WebhookSpec
 
 RETRYABLE_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
 
@@ -220,6 +221,9 @@ class ConnectorSpec(_Frozen):
     entities: tuple[EntitySpec, ...]
     person: PersonSpec | None = None
     docs_url: str = ""
+    webhooks: WebhookSpec | None = None
+    """How the vendor signs and shapes webhook deliveries (`connectors/webhooks.py`); None
+    when the connector takes none."""
 
     @model_validator(mode="after")
     def _entity_names_unique(self) -> ConnectorSpec:
@@ -230,6 +234,17 @@ class ConnectorSpec(_Frozen):
             for name in (self.person.entity, *(r.entity for r in self.person.references)):
                 if name not in names:
                     raise ValueError(f"{self.vendor}: person spec names unknown entity {name!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_entities_known(self) -> ConnectorSpec:
+        names = {entity.name for entity in self.entities}
+        for topic in self.webhooks.topics if self.webhooks else ():
+            if topic.entity is not None and topic.entity not in names:
+                raise ValueError(
+                    f"{self.vendor}: webhook topic {topic.topic!r} names unknown entity "
+                    f"{topic.entity!r}"
+                )
         return self
 
     @model_validator(mode="after")

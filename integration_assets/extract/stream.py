@@ -149,7 +149,11 @@ class PageStream:
         self.connection = connection
         self.settings = settings or ExtractSettings()
         self.stats = ExtractStats()
-        resolved = dict(secrets) if secrets is not None else connection.resolve_secrets()
+        resolved = (
+            dict(secrets)
+            if secrets is not None
+            else connection.resolve_secrets(only=spec.auth.secrets)
+        )
         missing = [s for s in spec.auth.secrets if not resolved.get(s)]
         if missing:
             raise ValueError(
