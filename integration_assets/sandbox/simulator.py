@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -26,6 +26,7 @@ from integration_assets.sandbox.rand import salt
 from integration_assets.sandbox.requestlog import RequestLog, RequestStats
 from integration_assets.sandbox.store import DEFAULT_SPAN, EntityStore, Row
 from integration_assets.sandbox.timefmt import utc_iso
+from integration_assets.sandbox.webhooks import Delivery, Subscription, WebhookSender
 
 DEFAULT_START = int(datetime(2024, 10, 1, 12, 0, tzinfo=UTC).timestamp())
 """The sandbox clock at start: fixed, so runs are reproducible whatever the wall clock says."""
@@ -91,6 +92,8 @@ class Simulator(ABC):
         self.public_url = self.default_public_url
         # Render the next page ahead of the client: worth it only in a separate process.
         self.prefetch = False
+        self.subscriptions: tuple[Subscription, ...] = ()
+        self.webhook_sender: WebhookSender | None = None
         self._build_state()
 
     @property
@@ -163,7 +166,32 @@ class Simulator(ABC):
                 end = max(end, store.last_created_at())
             self.clock = end
             self.advances += 1
-            return AdvanceReport(end, created_now, updated_now, deleted_now)
+            report = AdvanceReport(end, created_now, updated_now, deleted_now)
+            deliveries = self._webhook_deliveries(report) if self.webhook_sender else []
+        if deliveries and self.webhook_sender:
+            self.webhook_sender.submit(deliveries)
+        return report
+
+    # --- webhooks (see sandbox/webhooks.py) -------------------------------------------------
+
+    def set_webhooks(
+        self, subscriptions: Sequence[Subscription], sender: WebhookSender | None = None
+    ) -> WebhookSender | None:
+        """Send signed webhooks for the changes of each later `advance` to `subscriptions`.
+
+        Replaces earlier subscriptions (their sender is closed); an empty list stops sending.
+        Returns the sender, whose `deliveries` and `wait_idle()` tests read.
+        """
+        with self.lock:
+            if self.webhook_sender is not None:
+                self.webhook_sender.close()
+            self.subscriptions = tuple(subscriptions)
+            self.webhook_sender = (sender or WebhookSender()) if self.subscriptions else None
+            return self.webhook_sender
+
+    def _webhook_deliveries(self, report: AdvanceReport) -> list[Delivery]:
+        """The deliveries `report` causes; vendors that send webhooks override this."""
+        return []
 
     def records(self, entity: str) -> Iterator[dict[str, Any]]:
         """Every current record of `entity`, in id order, exactly as the API serves it.

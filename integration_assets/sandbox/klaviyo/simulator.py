@@ -12,10 +12,12 @@ from starlette.applications import Starlette
 from integration_assets.sandbox.klaviyo.app import RATE_LIMITS, KlaviyoApp
 from integration_assets.sandbox.klaviyo.records import KlaviyoCatalog
 from integration_assets.sandbox.klaviyo.revisions import LIFECYCLE_DAY
+from integration_assets.sandbox.klaviyo.webhooks import klaviyo_deliveries
 from integration_assets.sandbox.rand import salt
 from integration_assets.sandbox.ratelimit import FixedWindows
-from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
+from integration_assets.sandbox.simulator import DEFAULT_START, AdvanceReport, Simulator
 from integration_assets.sandbox.store import Row
+from integration_assets.sandbox.webhooks import Delivery
 
 DEMO_API_KEY = "pk_demo_key"
 
@@ -100,6 +102,11 @@ class KlaviyoSimulator(Simulator):
         if entity == "profiles":
             return self.catalog.profile_id(index)
         return self.catalog.event_id(index)
+
+    def _webhook_deliveries(self, report: AdvanceReport) -> list[Delivery]:
+        """Deliveries of this vendor's documented shape (see `klaviyo.webhooks`)."""
+        assert self.webhook_sender is not None
+        return klaviyo_deliveries(self, report, self.subscriptions, self.webhook_sender.clock())
 
     def build_app(self) -> Starlette:
         """The Klaviyo ASGI app."""

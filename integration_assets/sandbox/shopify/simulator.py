@@ -15,9 +15,11 @@ from integration_assets.sandbox.shopify.bulk.operations import BulkOperations
 from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
 from integration_assets.sandbox.shopify.graphql.executor import Executor
 from integration_assets.sandbox.shopify.graphql.throttle import CostBucket, CostLimits
-from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
+from integration_assets.sandbox.shopify.webhooks import shopify_deliveries
+from integration_assets.sandbox.simulator import DEFAULT_START, AdvanceReport, Simulator
 from integration_assets.sandbox.store import Row, Window
 from integration_assets.sandbox.timefmt import ShopClock
+from integration_assets.sandbox.webhooks import Delivery
 
 DEMO_ACCESS_TOKEN = "shpat_demo_token"
 ORDERS_WITHOUT_READ_ALL_ORDERS = 60 * 86400
@@ -144,6 +146,11 @@ class ShopifySimulator(Simulator):
     def vendor_id(self, entity: str, index: int) -> int:
         """The Shopify id of record `index` (handy in tests)."""
         return self.catalog.id_spaces[entity].id_of(index)
+
+    def _webhook_deliveries(self, report: AdvanceReport) -> list[Delivery]:
+        """Deliveries of this vendor's documented shape (see `shopify.webhooks`)."""
+        assert self.webhook_sender is not None
+        return shopify_deliveries(self, report, self.subscriptions, self.webhook_sender.clock())
 
     def build_app(self) -> Starlette:
         """The Shopify ASGI app."""
