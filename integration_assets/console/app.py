@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from integration_assets.connectors import CONNECTORS
 from integration_assets.connectors.connections import Connection
-from integration_assets.console.receive import InboxWriter, WebhookEndpoint
+from integration_assets.console.batcher import InboxBatcher
+from integration_assets.console.receive import WebhookEndpoint
 from integration_assets.console.secrets import webhook_receivers
 from integration_assets.console.settings import ConsoleSettings
 from integration_assets.load.warehouse import Warehouse
@@ -34,7 +35,7 @@ def build_app(
     """
     chosen = settings or ConsoleSettings()
     receivers = webhook_receivers(connections, environ)
-    writer = InboxWriter(warehouse)
+    writer = InboxBatcher(warehouse)
     routes = [Route("/health", _health, methods=["GET"])]
     for vendor, spec in sorted(CONNECTORS.items()):
         if spec.webhooks is None:
@@ -43,4 +44,6 @@ def build_app(
         routes.append(
             Route(f"/webhooks/{vendor}/{{connection}}", endpoint.handle, methods=["POST"])
         )
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.inbox = writer
+    return app

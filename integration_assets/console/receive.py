@@ -17,46 +17,21 @@ Refused requests are stored nowhere. Answers are a short JSON reason, never a se
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from integration_assets.console.batcher import InboxBatcher
 from integration_assets.console.body import BadContentLength, BodyTooLarge, read_limited
 from integration_assets.console.events import events_from_delivery
 from integration_assets.console.secrets import WebhookReceiver
 from integration_assets.console.settings import ConsoleSettings
 from integration_assets.console.verify import Refused, check_timestamp, verify_signature
-from integration_assets.load.inbox import InboxEvent, ensure_inbox, store_events
-from integration_assets.load.warehouse import Warehouse
 
 logger = logging.getLogger(__name__)
-
-
-class InboxWriter:
-    """Stores events, creating the inbox first (again after a failure: it may be a new DB)."""
-
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.warehouse = warehouse
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def store(self, events: list[InboxEvent]) -> int:
-        try:
-            if not self._ready:
-                with self._lock:
-                    if not self._ready:
-                        ensure_inbox(self.warehouse)
-                        self._ready = True
-            return store_events(self.warehouse, events)
-        except SQLAlchemyError:
-            self._ready = False
-            self.warehouse.bookkeeping_ready = False
-            raise
 
 
 def _answer(status: int, reason: str) -> JSONResponse:
@@ -72,7 +47,7 @@ class WebhookEndpoint:
         self,
         vendor: str,
         receivers: Mapping[str, WebhookReceiver],
-        writer: InboxWriter,
+        writer: InboxBatcher,
         settings: ConsoleSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -109,7 +84,7 @@ class WebhookEndpoint:
             logger.warning("webhook for %s refused (%d): %s", name, refused.status, refused.reason)
             return _answer(refused.status, refused.reason)
         try:
-            stored = await run_in_threadpool(self.writer.store, events)
+            stored = await self.writer.store(events)
         except SQLAlchemyError as exc:
             logger.error("webhook for %s not stored, asking to retry: %s", name, type(exc).__name__)
             return _answer(503, "the inbox cannot store deliveries now; retry later")

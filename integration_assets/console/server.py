@@ -54,6 +54,7 @@ class ConsoleServer:
         self._socket.bind((host, port))
         self.host = host
         self.port = self._socket.getsockname()[1]
+        self._app = app
         self._server = uvicorn.Server(_config(app))
         self._thread = threading.Thread(
             target=self._server.run,
@@ -82,6 +83,9 @@ class ConsoleServer:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self._socket.close()
+        inbox = getattr(self._app.state, "inbox", None)
+        if inbox is not None:
+            inbox.close()
 
     def __enter__(self) -> ConsoleServer:
         return self.start()

@@ -170,29 +170,30 @@ def _row(event: InboxEvent, received_at: datetime) -> dict[str, Any]:
 
 def store_events(
     warehouse: Warehouse, events: Sequence[InboxEvent], *, now: datetime | None = None
-) -> int:
-    """Store `events` in one transaction; returns how many were new (duplicates are skipped).
+) -> set[tuple[str, str]]:
+    """Store `events` in one transaction; returns the (connection, delivery id) of new ones.
 
-    Raises the database's error when it cannot commit: then nothing was stored, and the
-    caller must not acknowledge the delivery.
+    Events already stored (same connection and delivery id) are skipped. Raises the
+    database's error when it cannot commit: then nothing was stored, and the caller must not
+    acknowledge any of the deliveries.
     """
     if not events:
-        return 0
+        return set()
     table = inbox_table(warehouse.dialect)
     received_at = now or datetime.now(UTC)
     dialect_insert = postgresql.insert if warehouse.dialect == "postgresql" else sqlite.insert
     statement = (
         dialect_insert(table)
-        .values([_row(event, received_at) for event in events])
         .on_conflict_do_nothing(index_elements=["connection", "delivery_id"])
-        .returning(table.c.id)
+        .returning(table.c.connection, table.c.delivery_id)
     )
+    rows = [_row(event, received_at) for event in events]
     with warehouse.begin() as connection:
         if warehouse.dialect == "postgresql":
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": INBOX_WRITE_LOCK_KEY}
             )
-        return len(connection.execute(statement).all())
+        return {(row[0], row[1]) for row in connection.execute(statement, rows)}
 
 
 def pending_events(
