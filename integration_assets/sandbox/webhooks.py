@@ -134,6 +134,11 @@ class WebhookSender:
         with self._changed:
             return self._changed.wait_for(lambda: not self._queue and not self._busy, timeout)
 
+    def wait_attempted(self, delivery: Delivery, attempts: int = 1, timeout: float = 60.0) -> bool:
+        """Block until `delivery` was attempted at least `attempts` times; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(delivery.attempts) >= attempts, timeout)
+
     def close(self) -> None:
         """Stop the workers (queued deliveries are dropped) and close the HTTP client."""
         with self._changed:
