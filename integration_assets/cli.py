@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from integration_assets.console.cli import add_serve_parser
+
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
 
@@ -613,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     _quarantine_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 
