@@ -74,5 +74,7 @@ SHOPIFY_WEBHOOKS = WebhookSpec(
     delivery_id_header="X-Shopify-Webhook-Id",
     event_id_header="X-Shopify-Event-Id",
     api_version_header="X-Shopify-API-Version",
+    shop_domain_header="X-Shopify-Shop-Domain",
+    shop_domain_suffix=".myshopify.com",
     docs_url="https://shopify.dev/docs/apps/build/webhooks/delivery-structure",
 )

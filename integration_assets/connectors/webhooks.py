@@ -91,6 +91,11 @@ class WebhookSpec(_Frozen):
     `account_id_header` / `account_id_path`: a header that must equal a value in the body
     (Klaviyo: `Klaviyo-Webhook-Id` and `meta.klaviyo_webhook_id`), else the delivery is
     refused. `api_version_header`: the API version the payload was serialised with.
+
+    `shop_domain_header` names the account a delivery is about when one secret signs for
+    several accounts (a Shopify app's client secret signs every shop's deliveries): when a
+    connection's base URL host ends with `shop_domain_suffix` (`.myshopify.com`), the header
+    must name that host, so one shop's delivery cannot be filed under another connection.
     """
 
     signature: WebhookSignature
@@ -105,6 +110,8 @@ class WebhookSpec(_Frozen):
     item_id_path: str | None = None
     account_id_header: str | None = None
     account_id_path: str | None = None
+    shop_domain_header: str | None = None
+    shop_domain_suffix: str | None = None
     docs_url: str = ""
 
     @model_validator(mode="after")

@@ -58,6 +58,10 @@ def events_from_delivery(
         claimed = headers.get(spec.account_id_header)
         if not claimed or _text(lookup_optional(document, spec.account_id_path)) != claimed:
             raise Refused(401, f"{spec.account_id_header} does not match the body")
+    if receiver.shop_domain is not None and spec.shop_domain_header is not None:
+        named = (headers.get(spec.shop_domain_header) or "").strip().lower()
+        if named != receiver.shop_domain:
+            raise Refused(401, f"{spec.shop_domain_header} names another shop")
     api_version = headers.get(spec.api_version_header) if spec.api_version_header else None
     common = {
         "connection": receiver.connection,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from integration_assets.connectors import get_connector
 from integration_assets.connectors.connections import Connection
@@ -29,6 +30,16 @@ class WebhookReceiver:
     vendor: str
     spec: WebhookSpec
     secret: bytes = field(repr=False)
+    shop_domain: str | None = None
+    """The account host deliveries must name (see `WebhookSpec.shop_domain_header`)."""
+
+
+def _shop_domain(spec: WebhookSpec, connection: Connection) -> str | None:
+    host = urlsplit(connection.base_url or "").hostname
+    suffix = spec.shop_domain_suffix
+    if host and suffix and spec.shop_domain_header and host.endswith(suffix):
+        return host
+    return None
 
 
 def webhook_receivers(
@@ -54,6 +65,6 @@ def webhook_receivers(
                 f"(the {connection.vendor} {WEBHOOK_SECRET}) is not set"
             )
         receivers[connection.name] = WebhookReceiver(
-            connection.name, connection.vendor, spec, value.encode()
+            connection.name, connection.vendor, spec, value.encode(), _shop_domain(spec, connection)
         )
     return receivers

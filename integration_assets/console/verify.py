@@ -56,8 +56,10 @@ def verify_signature(spec: WebhookSpec, headers: Headers, body: bytes, secret: b
 
 
 def _parse(value: str, format_: str) -> datetime | None:
-    if format_ == "http_date":
-        return parse_http_date(value)
+    """The instant in `value`. An HTTP date is what Klaviyo's docs show; ISO 8601 with an
+    offset is accepted too, since integrators quote both spellings for that header."""
+    if format_ == "http_date" and (when := parse_http_date(value)) is not None:
+        return when
     try:
         return instant_from_iso(value)
     except TimestampError:

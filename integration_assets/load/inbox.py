@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    delete,
     func,
     select,
     text,
@@ -233,6 +234,21 @@ def mark_processed(warehouse: Warehouse, ids: Iterable[int], *, now: datetime | 
         .where(table.c.id.in_(chosen), table.c.status == "pending")
         .values(status="processed", processed_at=now or datetime.now(UTC))
     )
+    with warehouse.begin() as connection:
+        return connection.execute(statement).rowcount
+
+
+def prune_processed(
+    warehouse: Warehouse, older_than: timedelta, *, now: datetime | None = None
+) -> int:
+    """Delete events processed more than `older_than` ago; returns how many.
+
+    Pending events are never deleted, however old: an unprocessed change is still owed to
+    the warehouse. Bodies hold personal data, so processed ones should not stay forever.
+    """
+    table = inbox_table(warehouse.dialect)
+    cutoff = (now or datetime.now(UTC)) - older_than
+    statement = delete(table).where(table.c.status == "processed", table.c.processed_at < cutoff)
     with warehouse.begin() as connection:
         return connection.execute(statement).rowcount
 

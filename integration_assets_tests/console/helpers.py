@@ -71,6 +71,7 @@ def shopify_delivery(
     secret: str = SHOP_SECRET,
     webhook_id: str | None = None,
     triggered_at: datetime | None = None,
+    shop_domain: str = "shop.myshopify.com",
 ) -> Signed:
     """Base64 HMAC-SHA256 of the raw body keyed with the client secret."""
     body = json.dumps(payload).encode()
@@ -82,7 +83,7 @@ def shopify_delivery(
             "Content-Type": "application/json",
             "X-Shopify-Topic": topic,
             "X-Shopify-Hmac-Sha256": mac,
-            "X-Shopify-Shop-Domain": "shop.myshopify.com",
+            "X-Shopify-Shop-Domain": shop_domain,
             "X-Shopify-API-Version": "2026-10",
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Triggered-At": when,
@@ -136,11 +137,13 @@ def inbox_count(warehouse: Warehouse) -> int:
 
 @contextmanager
 def running_console(
-    warehouse_url: str, settings: ConsoleSettings | None = None
+    warehouse_url: str,
+    settings: ConsoleSettings | None = None,
+    connections: list[Connection] | None = None,
 ) -> Iterator[tuple[ConsoleServer, Warehouse]]:
     """The console on a free loopback port, storing into `warehouse_url`."""
     warehouse = Warehouse.from_url(warehouse_url)
-    app = build_app(warehouse, CONNECTIONS, settings, environ=ENVIRON)
+    app = build_app(warehouse, connections or CONNECTIONS, settings, environ=ENVIRON)
     try:
         with ConsoleServer(app) as server:
             yield server, warehouse

@@ -12,6 +12,7 @@ from integration_assets.load.inbox import (
     inbox_depth,
     mark_processed,
     pending_events,
+    prune_processed,
     store_events,
 )
 from integration_assets.load.warehouse import Warehouse
@@ -87,3 +88,18 @@ def test_the_depth_counts_pending_events_per_connection_and_entity(warehouse: Wa
         ("shop", None): 1,
         ("other", "orders"): 1,
     }
+
+
+def test_pruning_deletes_old_processed_events_and_never_pending_ones(warehouse: Warehouse) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    store_events(warehouse, [_event("old"), _event("recent"), _event("pending")], now=long_ago)
+    [old, recent, _] = pending_events(warehouse)
+    mark_processed(warehouse, [old.id], now=long_ago)
+    mark_processed(warehouse, [recent.id])
+
+    assert prune_processed(warehouse, timedelta(days=30)) == 1
+
+    assert [e.delivery_id for e in pending_events(warehouse)] == ["pending"]
+    assert inbox_depth(warehouse) == {("shop", "orders"): 1}
