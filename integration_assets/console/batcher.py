@@ -78,7 +78,7 @@ class InboxBatcher:
             for _, done in jobs:
                 done.set_exception(exc)
             return
-        except BaseException as exc:  # a bug: fail these deliveries, keep the writer alive
+        except Exception as exc:  # a bug: fail these deliveries (500), keep the writer alive
             for _, done in jobs:
                 done.set_exception(exc)
             return

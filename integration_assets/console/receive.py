@@ -41,7 +41,8 @@ def _answer(status: int, reason: str) -> JSONResponse:
 
 
 class WebhookEndpoint:
-    """The ASGI endpoint for one vendor's path; `receivers` are the connections of any vendor."""
+    """The request handler of one vendor's path; `receivers` hold the connections of every
+    vendor, so a connection posted to another vendor's path is found and refused (404)."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class WebhookEndpoint:
         self.clock = clock
 
     async def handle(self, request: Request) -> JSONResponse:
+        """Check, store, answer: in the order of the module docstring."""
         name = request.path_params["connection"]
         receiver = self.receivers.get(name)
         if receiver is None or receiver.vendor != self.vendor:
