@@ -14,7 +14,9 @@ from dagster import (
     RunRequest,
     build_schedule_context,
     instance_for_test,
+    validate_run_config,
 )
+from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 from sqlalchemy import select
 
@@ -156,3 +158,32 @@ def test_a_reconcile_that_looks_like_an_outage_fails_its_step_and_says_why(
     assert "shopify_reconcile_entity[products]" in step_events(
         result, DagsterEventType.STEP_SUCCESS
     )
+
+
+def test_a_person_can_reconcile_one_entity_of_a_connection_from_the_launchpad(
+    deployment: Deployment,
+) -> None:
+    deployment.sync("shopify", "customers")
+    deployment.sandbox.shopify.advance(seconds=60, updated_fraction=0.0, deleted={"customers": 2})
+    job = deployment.defs.resolve_job_def("shopify_reconcile")
+    config = {"ops": {"shopify_reconcile_plan": {"config": {"entities": ["customers"]}}}}
+
+    assert validate_run_config(job, config)
+    result = job.execute_in_process(
+        run_config=config, instance=deployment.instance, partition_key=SHOP
+    )
+
+    assert step_events(result, DagsterEventType.STEP_SUCCESS) == [
+        "shopify_reconcile_plan",
+        "shopify_reconcile_entity[customers]",
+    ]
+    assert len(_deleted_ids(deployment)) == 2
+
+
+def test_a_misspelt_reconcile_config_is_refused_before_the_run(deployment: Deployment) -> None:
+    job = deployment.defs.resolve_job_def("shopify_reconcile")
+
+    with pytest.raises(DagsterInvalidConfigError, match="entitys"):
+        validate_run_config(
+            job, {"ops": {"shopify_reconcile_plan": {"config": {"entitys": ["customers"]}}}}
+        )

@@ -18,8 +18,10 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._core.test_utils import in_process_test_workspace
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._serdes import deserialize_value, serialize_value
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from integration_assets.connectors.connections import load_connections
@@ -133,9 +135,11 @@ def test_the_ui_shows_the_failed_check_naming_the_late_connection(
     live: Deployment, tmp_path: Path
 ) -> None:
     live.sync("shopify", "customers")
-    result = sense(live)
-    assert isinstance(result, SensorResult)
-    for event in result.asset_events:  # what the sensor daemon does with them
+    # As the daemon gets it: evaluated by the code server, sent serialized, then each event
+    # reported to the instance without a run.
+    sensor = live.defs.resolve_sensor_def("sync_timeliness")
+    tick = sensor.evaluate_tick(build_sensor_context(instance=live.instance))
+    for event in deserialize_value(serialize_value(tick), SensorExecutionData).asset_events:
         live.instance.report_runless_asset_event(event)
     module = tmp_path / "code_location.py"
     module.write_text(
