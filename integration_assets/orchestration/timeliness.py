@@ -36,6 +36,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetKey,
     AssetRecordsFilter,
+    DagsterEventType,
     DagsterInstance,
     DefaultSensorStatus,
     MetadataValue,
@@ -69,12 +70,27 @@ _TABLE = TableSchema(
 )
 
 
-def last_success(instance: DagsterInstance, key: AssetKey, connection: str) -> datetime | None:
-    """When the connection's partition of the asset last materialized (a successful sync)."""
+def last_successes(
+    instance: DagsterInstance, key: AssetKey, connections: set[str]
+) -> dict[str, datetime]:
+    """When each connection's partition of the asset last materialized (a successful sync).
+
+    Two queries per asset however many connections: the latest event id per partition, then
+    those events.
+    """
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        key, DagsterEventType.ASSET_MATERIALIZATION, partitions=connections
+    )
+    if not latest:
+        return {}
     records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=key, asset_partitions=[connection]), limit=1
+        AssetRecordsFilter(asset_key=key, storage_ids=list(latest.values())), limit=len(latest)
     ).records
-    return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
+    return {
+        record.partition_key: datetime.fromtimestamp(record.timestamp, UTC)
+        for record in records
+        if record.partition_key is not None
+    }
 
 
 def measure(
@@ -85,17 +101,17 @@ def measure(
     now: datetime,
 ) -> list[Timeliness]:
     """Every connection of `vendor` that syncs `entity`, measured against its cadence."""
-    key = AssetKey([vendor, entity])
+    mine = [c for c in connections if c.vendor == vendor and entity in c.entities]
+    synced = last_successes(instance, AssetKey([vendor, entity]), {c.name for c in mine})
     return [
         Timeliness(
             connection=connection.name,
             entity=entity,
             cadence=connection.entities[entity],
-            last_success=last_success(instance, key, connection.name),
+            last_success=synced.get(connection.name),
             now=now,
         )
-        for connection in connections
-        if connection.vendor == vendor and entity in connection.entities
+        for connection in mine
     ]
 
 

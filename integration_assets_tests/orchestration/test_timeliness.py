@@ -101,9 +101,12 @@ def test_a_connection_is_late_once_its_last_sync_is_older_than_its_cadence_allow
     live: Deployment,
 ) -> None:
     live.sync("shopify", "orders")  # 15m: allowed 30 minutes
+    second_began = datetime.now(UTC)
+    live.sync("shopify", "orders")
     connections = load_connections(live.connections_path)
     synced, manual = measure(live.instance, "shopify", "orders", connections, datetime.now(UTC))
     assert synced.connection == SHOP and synced.last_success is not None
+    assert synced.last_success >= second_began  # the latest sync counts
     assert manual.cadence == "manual" and not manual.late
 
     on_time, late = (
