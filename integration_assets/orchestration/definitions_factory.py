@@ -57,7 +57,9 @@ def build_definitions(
     sync_settings: SyncSettingsResource | None = None,
     retry_policy: RetryPolicy | None = DEFAULT_RETRY_POLICY,
 ) -> Definitions:
-    """Every (vendor, entity) with a mapping becomes an asset; connections become partitions.
+    """Every (vendor, entity) with a mapping becomes an asset; connections become partitions;
+    their cadences become each vendor's sync schedule, beside a daily reconcile job and a
+    timeliness check per asset.
 
     Unset arguments fall back to the environment: `$WAREHOUSE_URL` (read through `EnvVar`
     so the password never enters run config), `$INTEGRATION_CONNECTIONS`,
