@@ -94,6 +94,9 @@ def sync_requests(
                 run_key=f"{tick_label(tick)}:{connection.name}:sync",
                 partition_key=connection.name,
                 asset_selection=[AssetKey([vendor, entity]) for entity in due],
+                # No checks: a subset without this gets the selected assets' checks even
+                # though the job excludes them; the timeliness sensor measures them instead.
+                asset_check_keys=[],
                 tags=run_tags(connection.name, due),
             )
         )

@@ -55,11 +55,18 @@ def scheduled_request(
 def launch(
     deployment: Deployment, instance: DagsterInstance, job: str, request: RunRequest
 ) -> ExecuteInProcessResult:
-    """Execute `job` as the request asks: its partition, assets and tags."""
-    return deployment.defs.resolve_job_def(job).execute_in_process(
+    """Execute `job` as the daemon would for the request: the same subset (assets and
+    checks), partition and tags."""
+    definition = deployment.defs.resolve_job_def(job)
+    if request.asset_selection is not None:
+        checks = request.asset_check_keys
+        definition = definition.get_subset(
+            asset_selection=set(request.asset_selection),
+            asset_check_selection=None if checks is None else set(checks),
+        )
+    return definition.execute_in_process(
         instance=instance,
         partition_key=request.partition_key,
-        asset_selection=request.asset_selection,
         tags={k: v for k, v in request.tags.items() if k != PARTITION_NAME_TAG},
         raise_on_error=False,
     )
@@ -89,6 +96,8 @@ def test_a_tick_that_syncs_customers_products_and_orders_runs_orders_last(
             (DagsterEventType.STEP_SUCCESS, f"shopify__{upstream}.shopify_{upstream}_load")
         )
         assert loaded < orders_read, f"orders were read before {upstream} were loaded"
+    # Timeliness is the sensor's job, not a step of every sync run.
+    assert not [key for _, key in timeline if key and "timeliness" in key]
     run = instance.get_run_by_id(result.run_id)
     assert run is not None
     assert run.tags["integration/connection"] == SHOP

@@ -130,6 +130,7 @@ def test_a_run_is_one_connection_tagged_for_the_run_queue(defs, instance) -> Non
         AssetKey(["shopify", "customers"]),
         AssetKey(["shopify", "orders"]),
     ]
+    assert request.asset_check_keys == []  # timeliness is measured by its sensor
     assert request.tags["integration/connection"] == "shop-a"
     assert request.tags["integration/target"] == "shop-a/customers,shop-a/orders"
     assert request.tags[PARTITION_NAME_TAG] == "shop-a"
