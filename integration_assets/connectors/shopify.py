@@ -84,6 +84,7 @@ SHOPIFY = ConnectorSpec(
             params={"status": "any"},
             incremental=_UPDATED_SINCE,
             description="Orders of every status, with their line items.",
+            depends_on=("customers", "products"),
         ),
         EntitySpec(
             name="products",

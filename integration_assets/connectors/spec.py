@@ -141,6 +141,10 @@ class EntitySpec(_Frozen):
     `primary_key` is the dotted path of the record's id in a raw record (redaction finds a
     person's records by it); `append_only` marks entities whose records never change or go
     away, which the spec refuses to reconcile.
+
+    `depends_on` names entities of the same vendor whose records this one references (Shopify
+    orders name customers and products). A run that syncs both runs them in that order, so
+    an order lands after the customers and products that existed when its walk began.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -156,6 +160,7 @@ class EntitySpec(_Frozen):
     rate_limit: RateLimitSpec | None = None
     ids_only_params: dict[str, str] | None = None
     description: str = ""
+    depends_on: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _append_only_not_reconciled(self) -> EntitySpec:
@@ -195,6 +200,19 @@ class PersonSpec(_Frozen):
 VERSION_PLACEHOLDER = "{version}"
 
 
+def _refuse_dependency_cycles(vendor: str, entities: tuple[EntitySpec, ...]) -> None:
+    """A cycle in `depends_on` would leave Dagster no order to run the entities in."""
+    needs = {entity.name: set(entity.depends_on) for entity in entities}
+    done: set[str] = set()
+    while needs:
+        ready = [name for name, deps in needs.items() if deps <= done]
+        if not ready:
+            raise ValueError(f"{vendor}: depends_on forms a cycle among {sorted(needs)}")
+        for name in ready:
+            done.add(name)
+            del needs[name]
+
+
 class ConnectorSpec(_Frozen):
     """A vendor's API, declaratively.
 
@@ -230,6 +248,14 @@ class ConnectorSpec(_Frozen):
         names = [entity.name for entity in self.entities]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.vendor}: duplicate entity names in {names}")
+        for entity in self.entities:
+            unknown = [name for name in entity.depends_on if name not in names]
+            if unknown or entity.name in entity.depends_on:
+                raise ValueError(
+                    f"{self.vendor}/{entity.name}: depends_on names "
+                    f"{unknown or [entity.name]}, not another entity of this vendor"
+                )
+        _refuse_dependency_cycles(self.vendor, self.entities)
         if self.person is not None:
             for name in (self.person.entity, *(r.entity for r in self.person.references)):
                 if name not in names:

@@ -7,10 +7,12 @@ vendor. The ops only translate between Dagster and `integration_assets.sync`.
 from dataclasses import asdict
 
 from dagster import (
+    AssetIn,
     AssetKey,
     AssetsDefinition,
     Backoff,
     Config,
+    In,
     Jitter,
     MetadataValue,
     Nothing,
@@ -112,6 +114,18 @@ def _load_metadata(
     }
 
 
+def upstream_inputs(connector: ConnectorSpec, entity: EntitySpec) -> dict[str, AssetIn]:
+    """The entity's `depends_on` as asset dependencies that carry no data.
+
+    They enter the extract op, so in a run that syncs both, the dependent entity is read only
+    after its upstream entities are loaded; a run that syncs it alone does not wait for them.
+    """
+    return {
+        f"after_{name}": AssetIn(key=AssetKey([connector.vendor, name]), dagster_type=Nothing)
+        for name in entity.depends_on
+    }
+
+
 def build_sync_asset(
     connector: ConnectorSpec,
     entity: EntitySpec,
@@ -124,9 +138,12 @@ def build_sync_asset(
     vendor = connector.vendor
     parent_table = mapping.tables[0]
 
+    upstream = upstream_inputs(connector, entity)
+
     @op(
         name=f"{vendor}_{entity.name}_extract",
         description=f"Page {connector.title} {entity.name} into landing (incremental from the cursor).",
+        ins={name: In(Nothing) for name in upstream},
         pool=vendor,
         retry_policy=retry_policy,
         tags={"integration/vendor": vendor},
@@ -197,8 +214,9 @@ def build_sync_asset(
         owners=OWNERS,
         kinds=kinds or {vendor},
         tags={"integration/vendor": vendor},
+        ins=upstream,
     )
-    def sync_asset():
-        return load(extract())
+    def sync_asset(**after):
+        return load(extract(**after))
 
     return sync_asset

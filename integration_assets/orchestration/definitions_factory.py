@@ -8,17 +8,26 @@ from pathlib import Path
 from dagster import Definitions, EnvVar, RetryPolicy
 
 from integration_assets.connectors import CONNECTORS
-from integration_assets.connectors.connections import load_connections
+from integration_assets.connectors.connections import Connection, load_connections
 from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
 from integration_assets.mapping.errors import MappingError
 from integration_assets.mapping.loader import load_mapping
 from integration_assets.mapping.union import load_table_union
 from integration_assets.orchestration.assets import DEFAULT_RETRY_POLICY, build_sync_asset
 from integration_assets.orchestration.partitions import build_partitions_sensor
+from integration_assets.orchestration.reconcile import (
+    build_reconcile_job,
+    build_reconcile_schedule,
+)
 from integration_assets.orchestration.resources import (
     ConnectionsResource,
     SyncSettingsResource,
     WarehouseResource,
+)
+from integration_assets.orchestration.schedules import build_sync_schedule, sync_job
+from integration_assets.orchestration.timeliness import (
+    build_timeliness_check,
+    build_timeliness_sensor,
 )
 
 
@@ -48,7 +57,9 @@ def build_definitions(
     sync_settings: SyncSettingsResource | None = None,
     retry_policy: RetryPolicy | None = DEFAULT_RETRY_POLICY,
 ) -> Definitions:
-    """Every (vendor, entity) with a mapping becomes an asset; connections become partitions.
+    """Every (vendor, entity) with a mapping becomes an asset; connections become partitions;
+    their cadences become each vendor's sync schedule, beside a daily reconcile job and a
+    timeliness check per asset.
 
     Unset arguments fall back to the environment: `$WAREHOUSE_URL` (read through `EnvVar`
     so the password never enters run config), `$INTEGRATION_CONNECTIONS`,
@@ -78,10 +89,27 @@ def build_definitions(
         for connector in CONNECTORS.values()
         for entity in connector.entities
     ]
+
+    def load() -> list[Connection]:
+        return load_connections(connections.path)
+
+    vendors = list(CONNECTORS.values())
+    sync_jobs = {connector.vendor: sync_job(connector) for connector in vendors}
+    reconcile_jobs = {
+        connector.vendor: build_reconcile_job(connector, retry_policy) for connector in vendors
+    }
+    every_asset = [(c.vendor, entity.name) for c in vendors for entity in c.entities]
     return Definitions(
         assets=assets,
+        asset_checks=[build_timeliness_check(vendor, entity) for vendor, entity in every_asset],
+        jobs=[*sync_jobs.values(), *reconcile_jobs.values()],
+        schedules=[
+            *(build_sync_schedule(c, sync_jobs[c.vendor], load) for c in vendors),
+            *(build_reconcile_schedule(c, reconcile_jobs[c.vendor], load) for c in vendors),
+        ],
         sensors=[
-            build_partitions_sensor(sorted(CONNECTORS), lambda: load_connections(connections.path))
+            build_partitions_sensor(sorted(CONNECTORS), load),
+            build_timeliness_sensor(every_asset, load),
         ],
         resources={
             "warehouse": warehouse,

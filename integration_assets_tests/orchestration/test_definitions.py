@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from dagster import (
     AddDynamicPartitionsRequest,
+    AssetCheckKey,
     AssetKey,
     DagsterInstance,
     SensorResult,
@@ -110,3 +111,43 @@ def test_the_column_schema_shows_the_columns_every_connections_override_adds(
     node = defs.resolve_asset_graph().get(AssetKey(["klaviyo", "profiles"]))
     columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
     assert {"loyalty_tier", "locale", "email"} <= columns
+
+
+def test_orders_depend_on_customers_and_products_and_nothing_else_depends(defs) -> None:
+    graph = defs.resolve_asset_graph()
+
+    assert graph.get(AssetKey(["shopify", "orders"])).parent_keys == {
+        AssetKey(["shopify", "customers"]),
+        AssetKey(["shopify", "products"]),
+    }
+    for vendor, entity in ASSETS:
+        if (vendor, entity) != ("shopify", "orders"):
+            assert not graph.get(AssetKey([vendor, entity])).parent_keys
+
+
+def test_each_vendor_has_a_sync_job_a_reconcile_job_and_their_schedules(defs) -> None:
+    for vendor in ("shopify", "klaviyo"):
+        sync = defs.resolve_job_def(f"{vendor}_sync")
+        reconcile = defs.resolve_job_def(f"{vendor}_reconcile")
+
+        assert sync.partitions_def == reconcile.partitions_def == connection_partitions(vendor)
+        # Timeliness is measured by its sensor, not by a step in every sync run.
+        assert {node.name for node in sync.graph.nodes} == {
+            f"{vendor}__{entity}" for v, entity in ASSETS if v == vendor
+        }
+        assert {s.job_name for s in defs.schedules if s.name.startswith(vendor)} == {
+            f"{vendor}_sync",
+            f"{vendor}_reconcile",
+        }
+        reconcile_op = reconcile.graph.node_named(f"{vendor}_reconcile_entity").definition
+        assert reconcile_op.pool == vendor
+        assert defs.resolve_schedule_def(f"{vendor}_sync_schedule").cron_schedule == "*/15 * * * *"
+        assert defs.resolve_schedule_def(f"{vendor}_reconcile_schedule").cron_schedule == (
+            "0 4 * * *"
+        )
+
+
+def test_every_asset_has_a_timeliness_check(defs) -> None:
+    keys = defs.resolve_asset_graph().asset_check_keys
+    for vendor, entity in ASSETS:
+        assert AssetCheckKey(AssetKey([vendor, entity]), "timeliness") in keys

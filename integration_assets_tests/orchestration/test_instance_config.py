@@ -18,11 +18,18 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
+from integration_assets.orchestration.schedules import run_tags
 from integration_assets.retry_budget import DEFAULT_BUDGET, RUN_MAX_RUNTIME_SECONDS
 from integration_assets_tests.orchestration.harness import REPO
 
 ONE_RUN_PER_PARTITION = {
     "key": PARTITION_NAME_TAG,
+    "value": {"applyLimitPerUniqueValue": True},
+    "limit": 1,
+}
+
+ONE_RUN_PER_CONNECTION = {
+    "key": "integration/connection",
     "value": {"applyLimitPerUniqueValue": True},
     "limit": 1,
 }
@@ -39,6 +46,17 @@ def _run(partition: str) -> DagsterRun:
     return DagsterRun(job_name="__ASSET_JOB", tags={PARTITION_NAME_TAG: partition})
 
 
+def _scheduled_run(connection: str, *entities: str) -> DagsterRun:
+    """A run as the sync schedule launches it (see orchestration/schedules.py)."""
+    return DagsterRun(
+        job_name="shopify_sync",
+        tags={
+            PARTITION_NAME_TAG: connection,
+            **run_tags(connection, entities),
+        },
+    )
+
+
 def test_local_instance_queues_runs_one_per_partition_and_retries_only_crashes(
     tmp_path: Path,
 ) -> None:
@@ -48,6 +66,7 @@ def test_local_instance_queues_runs_one_per_partition_and_retries_only_crashes(
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None
         assert ONE_RUN_PER_PARTITION in queue.tag_concurrency_limits
+        assert ONE_RUN_PER_CONNECTION in queue.tag_concurrency_limits
         assert instance.run_retries_enabled
         assert instance.run_retries_max_retries == DEFAULT_BUDGET.run_max_retries
         assert (
@@ -61,6 +80,14 @@ def test_local_instance_queues_runs_one_per_partition_and_retries_only_crashes(
         counter = TagConcurrencyLimitsCounter(queue.tag_concurrency_limits, [_run("demo-shop")])
         assert counter.is_blocked(_run("demo-shop"))
         assert not counter.is_blocked(_run("other-shop"))
+
+        # A scheduled run of a connection holds back the next tick's run of it, whatever
+        # entities either covers, so no (connection, entity) runs twice at once.
+        running = [_scheduled_run("demo-shop", "customers", "orders")]
+        counter = TagConcurrencyLimitsCounter(queue.tag_concurrency_limits, running)
+        assert counter.is_blocked(_scheduled_run("demo-shop", "orders"))
+        assert counter.is_blocked(_run("demo-shop"))
+        assert not counter.is_blocked(_scheduled_run("other-shop", "orders"))
 
 
 def _production_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
@@ -81,7 +108,8 @@ def test_production_instance_file_is_valid_and_matches_the_local_limits(
 ) -> None:
     config = _production_config(monkeypatch, tmp_path)
 
-    assert ONE_RUN_PER_PARTITION in config["concurrency"]["runs"]["tag_concurrency_limits"]
+    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert ONE_RUN_PER_PARTITION in limits and ONE_RUN_PER_CONNECTION in limits
     assert config["run_retries"] == {
         "enabled": True,
         "max_retries": DEFAULT_BUDGET.run_max_retries,
@@ -107,6 +135,7 @@ def test_production_instance_builds_its_queued_coordinator_and_monitoring(tmp_pa
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None and ONE_RUN_PER_PARTITION in queue.tag_concurrency_limits
+        assert ONE_RUN_PER_CONNECTION in queue.tag_concurrency_limits
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_max_runtime_seconds == RUN_MAX_RUNTIME_SECONDS
         assert instance.run_retries_max_retries == DEFAULT_BUDGET.run_max_retries
