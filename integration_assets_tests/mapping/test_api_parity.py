@@ -15,12 +15,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from integration_assets.load import (
+    TableCounts,
+    UpsertResult,
+    Warehouse,
+    build_table,
+    ensure_bookkeeping,
+    ensure_tables,
+    upsert_batch,
+)
 from integration_assets.load.rows import prepare_batch
 from integration_assets.mapping import compile_mapping, load_mapping
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.mapping.union import load_table_union
-from integration_assets.schema import PARENT_ROW, MappedBatch, Row
+from integration_assets.schema import PARENT_ROW, MappedBatch, Row, TableSchema
 from integration_assets_tests.mapping.conftest import FIXTURES, SHIPPED_MAPPINGS
 
 ENTITIES = [("customers", "customer"), ("orders", "order"), ("products", "product")]
@@ -159,3 +169,43 @@ def test_a_fulfillment_state_shopify_adds_later_quarantines_the_order_naming_it(
         "one of FULFILLED, FULFILLMENT_NOT_REQUIRED,"
     )
     assert reason.endswith("got 'TELEPORTED' (str)")
+
+
+@pytest.mark.parametrize(("entity", "record"), ENTITIES)
+def test_switching_a_connection_to_graphql_rewrites_no_row(
+    warehouse_url: str, entity: str, record: str
+) -> None:
+    """The REST record is loaded, then the same record read over GraphQL: every table reports
+    it unchanged and holds exactly what it held (same `_run_id`, `_synced_at`, hash)."""
+    warehouse = Warehouse.from_url(warehouse_url)
+    try:
+        ensure_bookkeeping(warehouse)
+        tables = mapping(entity, "rest").tables
+        ensure_tables(warehouse, tables)
+
+        def load(api: str, name: str, run_id: str) -> UpsertResult:
+            batch = mapped(entity, api, fixture(name))
+            return upsert_batch(
+                warehouse, tables, batch, connection="shop", entity=entity, run_id=run_id
+            )
+
+        first = load("rest", f"shopify_{record}", "rest-run")
+        before = stored_rows(warehouse, tables)
+        second = load("graphql", f"shopify_graphql_{record}", "graphql-run")
+
+        assert all(first[table.name].inserted for table in tables)
+        for table in tables:
+            assert second[table.name] == TableCounts(unchanged=first[table.name].inserted)
+        assert stored_rows(warehouse, tables) == before
+    finally:
+        warehouse.dispose()
+
+
+def stored_rows(warehouse: Warehouse, tables: tuple[TableSchema, ...]) -> dict[str, list[Any]]:
+    result = {}
+    with warehouse.read() as conn:
+        for schema in tables:
+            table = build_table(schema)
+            query = select(table).order_by(*table.primary_key.columns)
+            result[schema.name] = [dict(row) for row in conn.execute(query).mappings()]
+    return result
