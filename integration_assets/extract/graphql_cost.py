@@ -8,7 +8,7 @@ return (its `first`/`last`), each of those objects counting its own selection. W
 schema a field is known by its shape: a field with no selection is a scalar or enum, a field
 taking `first` or `last` is a connection (its `pageInfo` is in the 2), any other field with a
 selection is an object. Lists of objects without `first` (Shopify's `selectedOptions`) are
-counted as one object, as the docs' default "Object: 1" says.
+counted as one object, as the docs' default "Object: 1" says. A mutation costs 10.
 
 The estimate errs high, never low: a page sized by it is never refused for its cost.
 """
@@ -25,13 +25,14 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     VariableNode,
     parse,
 )
 
 _PAGE_ARGS = ("first", "last")
-_CONNECTION_WRAPPERS = ("nodes", "edges")
+MUTATION_COST = 10
 
 
 class QueryCostError(ValueError):
@@ -108,7 +109,15 @@ def estimate_query_cost(document: str, variables: Mapping[str, Any] | None = Non
     operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1:
         raise QueryCostError("the document must hold exactly one operation")
-    return _selection_cost(operations[0].selection_set, variables or {})
+    operation = operations[0]
+    values = variables or {}
+    if operation.operation is OperationType.MUTATION:
+        # "Mutation: 10" per root field, its payload within it.
+        return sum(
+            max(MUTATION_COST, _field_cost(field, values))
+            for field in _selections(operation.selection_set)
+        )
+    return _selection_cost(operation.selection_set, values)
 
 
 def largest_page_size(
