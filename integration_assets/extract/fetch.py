@@ -259,7 +259,20 @@ class PageFetcher:
                                 hint="another app may be spending the shop's budget: run later",
                             )
                         attempt -= 1
-                        self._retry_after_wait(request, page, started, wait, attempt, last, status)
+                        self._check_deadline(request, started, wait, attempt, last, status)
+                        logger.info(
+                            "%s/%s (connection %r): %s throttled; waiting %.2f s for %g points",
+                            self._context.vendor,
+                            self._context.entity,
+                            self._context.connection,
+                            f"page {page}" if page is not None else "request",
+                            wait,
+                            report.requested if report and report.requested else request.cost,
+                        )
+                        self._stats.retries += 1
+                        self._stats.retry_wait_seconds += wait
+                        if wait > 0:
+                            self._sleep(wait)
                         continue
                     elif verdict is not None and verdict.kind == "retryable":
                         self._stats.server_errors += 1

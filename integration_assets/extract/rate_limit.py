@@ -284,11 +284,16 @@ class LeakyBucketLimiter:
         self.capacity = capacity
         self.refill_per_second = refill_per_second
         self.interval = 1.0 / refill_per_second
-        usable = max(1.0, capacity - self._headroom)
+        headroom = float(self._headroom)
+        if self.spec.unit == "cost":
+            # Points are small units: a tenth of a second of restore (10 points at Shopify's
+            # 100/s) absorbs the vendor's whole-point rounding and the time its answer took.
+            headroom = max(headroom, 0.1 * refill_per_second)
+        usable = max(1.0, capacity - headroom)
         self.tolerance = usable * self.interval
         # How far above our own estimate a vendor's report may be and still be no news: the
         # headroom absorbs that many requests, half a request more absorbs rounding.
-        self.slack = (self._headroom + 0.5) * self.interval
+        self.slack = (headroom + 0.5) * self.interval
 
     def acquire(self, amount: float = 1.0) -> float:
         # More than the bucket holds could never fit: it waits for an empty bucket instead.
@@ -328,9 +333,10 @@ class LeakyBucketLimiter:
         if report.available is None:
             return
         # As for headers, only ever raise (a lower level is stale next to requests in flight).
+        # Dated when the answer arrived, not when the request left: the vendor reports its
+        # bucket after the query ran and its unused cost went back.
         used = max(0.0, self.capacity - report.available)
-        sent = now - max(0.0, age_seconds)
-        self.store.raise_to(now, sent + used * self.interval, slack=self.slack)
+        self.store.raise_to(now, now + used * self.interval, slack=self.slack)
 
     def penalise(self, retry_after_seconds: float) -> None:
         # The bucket is full until now + retry_after: the next slot opens then.
