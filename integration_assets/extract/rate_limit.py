@@ -153,6 +153,10 @@ class BucketStore(Protocol):
         """Give back `seconds` of reserved time (never below an empty bucket)."""
         ...
 
+    def rescale(self, now: float, factor: float) -> None:
+        """Multiply the time until the bucket is empty by `factor` (a new refill rate)."""
+        ...
+
 
 class LocalBucketStore:
     """In-process store, guarded by a lock so threads share it safely."""
@@ -175,9 +179,13 @@ class LocalBucketStore:
         with self._lock:
             self._tat = max(now, self._tat - max(0.0, seconds))
 
+    def rescale(self, now: float, factor: float) -> None:
+        with self._lock:
+            self._tat = now + max(0.0, self._tat - now) * factor
 
-# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise" | "refund"), now, interval (the seconds
-# reserved or refunded), tolerance, floor, slack.
+
+# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise" | "refund" | "rescale"), now, interval
+# (the seconds reserved or refunded, or the rescale factor), tolerance, floor, slack.
 # Returns the wait in seconds as a string (Lua numbers would be truncated to integers).
 _LUA = """
 local now = tonumber(ARGV[2])
@@ -195,6 +203,8 @@ if ARGV[1] == 'reserve' then
 elseif ARGV[1] == 'refund' then
   tat = tat - tonumber(ARGV[3])
   if tat < now then tat = now end
+elseif ARGV[1] == 'rescale' then
+  tat = now + (tat - now) * tonumber(ARGV[3])
 else
   local floor = tonumber(ARGV[5])
   if floor > tat + tonumber(ARGV[6]) then tat = floor end
@@ -249,6 +259,9 @@ class RedisBucketStore:
 
     def refund(self, now: float, seconds: float) -> None:
         self._run("refund", now, interval=max(0.0, seconds))
+
+    def rescale(self, now: float, factor: float) -> None:
+        self._run("rescale", now, interval=max(0.0, factor))
 
 
 class LeakyBucketLimiter:
@@ -329,6 +342,8 @@ class LeakyBucketLimiter:
             self.store.refund(now, refund * self.interval)
         reported = (report.maximum or 0.0, report.restore_rate or 0.0)
         if min(reported) > 0 and reported != (self.capacity, self.refill_per_second):
+            # The points already in the bucket stay; their time to drain follows the new rate.
+            self.store.rescale(now, self.refill_per_second / reported[1])
             self._resize(*reported)
         if report.available is None:
             return
