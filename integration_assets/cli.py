@@ -322,7 +322,7 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
                         connector.vendor,
                         entity.name,
                         connection=connection.name,
-                        api=getattr(connection, "api", None),
+                        api=connection.connector.api_id,
                     )
                 except MappingError as exc:
                     problems += 1

@@ -144,4 +144,5 @@ def test_validate_mappings_refuses_api_mappings_that_describe_different_tables(
     assert "✘ shopify/orders (API mappings and overrides together)" in result.stdout
     assert str(graphql) in result.stdout
     assert str(mappings / "shopify" / "rest" / "orders.json") in result.stdout
-    assert "column 'total_tax' is float NULL here but decimal NULL" in result.stdout
+    assert "column 'total_tax' is" in result.stdout
+    assert "float NULL" in result.stdout and "decimal NULL" in result.stdout

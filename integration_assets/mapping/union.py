@@ -105,8 +105,12 @@ def _table_difference(here: TableSchema, there: TableSchema) -> str:
     if names_here != names_there:
         only_here = [name for name in names_here if name not in names_there]
         only_there = [name for name in names_there if name not in names_here]
-        if only_here or only_there:
-            return f"columns {only_here} are only here and {only_there} only"
+        if only_here and only_there:
+            return f"columns {only_here} are here but not, and {only_there} not here but"
+        if only_here:
+            return f"columns {only_here} are here but not"
+        if only_there:
+            return f"columns {only_there} are not here but"
         return f"the columns are in the order {names_here} here but {names_there}"
     for mine, theirs in zip(here.columns, there.columns, strict=True):
         if mine != theirs:

@@ -46,8 +46,6 @@ class SyncTarget:
             self.entity_name,
             connection=self.connection.name,
             mappings_dir=self.mappings_dir,
-            # The connection's API (GraphQL or REST) picks the mapping file; None: the
-            # vendor's default. `Connection.api` arrives with the connector registry.
-            api=getattr(self.connection, "api", None),
+            api=self.connector.api_id,  # the connection's API picks the mapping file
         )
         return compile_mapping(spec, load_table_union(vendor, self.entity_name, self.mappings_dir))

@@ -131,18 +131,18 @@ def test_api_variants_with_the_same_tables_make_one_union(
 
 
 @pytest.mark.parametrize(
-    ("change", "difference"),
+    ("change", "differences"),
     [
         (
             {"target": "total_spent", "type": "float"},
-            "column 'total_spent' is float NULL here but decimal NULL",
+            ["column 'total_spent' is", "float", "decimal"],
         ),
-        ({"target": "email", "required": True}, "column 'email' is string NOT NULL here"),
-        ({"target": "city", "remove": True}, "columns [] are only here and ['city'] only"),
+        ({"target": "email", "required": True}, ["column 'email' is", "string NOT NULL"]),
+        ({"target": "city", "remove": True}, ["columns ['city'] are"]),
     ],
 )
 def test_api_variants_that_describe_different_tables_are_refused_naming_both_files(
-    write_json: WriteJson, mappings_dir: Path, change: dict[str, Any], difference: str
+    write_json: WriteJson, mappings_dir: Path, change: dict[str, Any], differences: list[str]
 ) -> None:
     rest = write_json("shopify/rest/customers.json", customer_mapping(api="rest"))
     mapping = graphql_customers()
@@ -157,7 +157,7 @@ def test_api_variants_that_describe_different_tables_are_refused_naming_both_fil
 
     message = str(caught.value)
     assert str(graphql) in message and str(rest) in message
-    assert difference in message
+    assert all(difference in message for difference in differences), message
     assert "must describe identical tables" in message
 
 
