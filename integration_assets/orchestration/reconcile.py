@@ -73,8 +73,8 @@ def scheduled_reconciles(connector: ConnectorSpec, connection: Connection) -> li
     """The connection's entities that a daily reconcile covers: listable by id, not manual."""
     return [
         entity.name
-        for entity in connector.entities
-        if entity.ids_only_params is not None
+        for entity in connection.connector.entities
+        if entity.reconciled
         and connection.entities.get(entity.name, "manual") != "manual"
     ]
 

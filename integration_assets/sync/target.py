@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from integration_assets.connectors import ConnectorSpec, EntitySpec, get_connector
+from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.connectors.connections import Connection
 from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
 from integration_assets.mapping.loader import load_mapping
@@ -28,7 +28,8 @@ class SyncTarget:
 
     @cached_property
     def connector(self) -> ConnectorSpec:
-        return get_connector(self.connection.vendor)
+        """The spec of the API the connection speaks (`Connection.api`, else the default)."""
+        return self.connection.connector
 
     @cached_property
     def entity(self) -> EntitySpec:
@@ -36,13 +37,15 @@ class SyncTarget:
 
     @cached_property
     def mapping(self) -> CompiledMapping:
-        """The connection's own mapping, writing the tables all connections of the vendor
-        share (the union of every override, see `mapping.union`): rows are padded to them."""
+        """The mapping of the connection's API with its override, writing the tables all
+        connections of the vendor share (the union of every API mapping and override, see
+        `mapping.union`): rows are padded to them."""
         vendor = self.connection.vendor
         spec = load_mapping(
             vendor,
             self.entity_name,
             connection=self.connection.name,
             mappings_dir=self.mappings_dir,
+            api=self.connector.api_id,  # the connection's API picks the mapping file
         )
         return compile_mapping(spec, load_table_union(vendor, self.entity_name, self.mappings_dir))
