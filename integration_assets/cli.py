@@ -306,7 +306,6 @@ def cmd_validate_mappings(args: argparse.Namespace) -> int:
         print(f"✘ connections: {exc}")
         problems += 1
     else:
-        connection_names += [c.name for c in connections]
         _print_version_warnings(connections)
     for connector in CONNECTORS.values():
         for entity in connector.entities:

@@ -74,8 +74,7 @@ def scheduled_reconciles(connector: ConnectorSpec, connection: Connection) -> li
     return [
         entity.name
         for entity in connection.connector.entities
-        if entity.reconciled
-        and connection.entities.get(entity.name, "manual") != "manual"
+        if entity.reconciled and connection.entities.get(entity.name, "manual") != "manual"
     ]
 
 
