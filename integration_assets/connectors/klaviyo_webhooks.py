@@ -31,5 +31,6 @@ KLAVIYO_WEBHOOKS = WebhookSpec(
     item_id_path="external_id",
     account_id_header="Klaviyo-Webhook-Id",
     account_id_path="meta.klaviyo_webhook_id",
+    record_path="payload.data",
     docs_url="https://developers.klaviyo.com/en/docs/working_with_system_webhooks",
 )

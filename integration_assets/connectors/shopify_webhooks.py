@@ -76,5 +76,6 @@ SHOPIFY_WEBHOOKS = WebhookSpec(
     api_version_header="X-Shopify-API-Version",
     shop_domain_header="X-Shopify-Shop-Domain",
     shop_domain_suffix=".myshopify.com",
+    payload_api="rest",
     docs_url="https://shopify.dev/docs/apps/build/webhooks/delivery-structure",
 )

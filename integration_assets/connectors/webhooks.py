@@ -112,6 +112,12 @@ class WebhookSpec(_Frozen):
     account_id_path: str | None = None
     shop_domain_header: str | None = None
     shop_domain_suffix: str | None = None
+    payload_api: str | None = None
+    """Which of the vendor's APIs an event's record is shaped like, whatever API the
+    connection polls with (Shopify: the REST resource); None for a vendor with one API."""
+    record_path: str | None = None
+    """Where the record is inside one stored event (None: the event body is the record;
+    Klaviyo: `payload.data`, the event as Get Event serves it)."""
     docs_url: str = ""
 
     @model_validator(mode="after")

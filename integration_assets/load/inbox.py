@@ -223,19 +223,50 @@ def pending_events(
     return [StoredEvent(**{**row, "body": bytes(row["body"])}) for row in rows]
 
 
-def mark_processed(warehouse: Warehouse, ids: Iterable[int], *, now: datetime | None = None) -> int:
-    """Mark events processed; returns how many changed (already processed ones do not)."""
+def pending_in_range(
+    warehouse: Warehouse, connection: str, first_id: int, last_id: int
+) -> list[StoredEvent]:
+    """Pending events of `connection` with `first_id <= id <= last_id`, oldest first.
+
+    A webhook run is told a range rather than a list of ids: ids are committed in order, so
+    once the sensor has seen `last_id` no event can appear in the range later.
+    """
+    table = inbox_table(warehouse.dialect)
+    query = (
+        select(table)
+        .where(
+            table.c.status == "pending",
+            table.c.connection == connection,
+            table.c.id >= first_id,
+            table.c.id <= last_id,
+        )
+        .order_by(table.c.id)
+    )
+    with warehouse.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [StoredEvent(**{**row, "body": bytes(row["body"])}) for row in rows]
+
+
+def mark_processed_in(
+    connection: Connection, dialect: Dialect, ids: Iterable[int], *, now: datetime | None = None
+) -> int:
+    """`mark_processed` inside the caller's transaction (a load marks its events with its rows)."""
     chosen = sorted(set(ids))
     if not chosen:
         return 0
-    table = inbox_table(warehouse.dialect)
+    table = inbox_table(dialect)
     statement = (
         update(table)
         .where(table.c.id.in_(chosen), table.c.status == "pending")
         .values(status="processed", processed_at=now or datetime.now(UTC))
     )
+    return connection.execute(statement).rowcount
+
+
+def mark_processed(warehouse: Warehouse, ids: Iterable[int], *, now: datetime | None = None) -> int:
+    """Mark events processed; returns how many changed (already processed ones do not)."""
     with warehouse.begin() as connection:
-        return connection.execute(statement).rowcount
+        return mark_processed_in(connection, warehouse.dialect, ids, now=now)
 
 
 def prune_processed(

@@ -39,6 +39,7 @@ from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.schema import METADATA
 from integration_assets.schema import TableSchema as WarehouseTable
 from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
+from integration_assets.sync.webhooks import WebhookExtract, run_webhook_extract, run_webhook_load
 
 DEFAULT_RETRY_POLICY = RetryPolicy(
     max_retries=DEFAULT_BUDGET.op_max_retries,
@@ -55,6 +56,10 @@ class ExtractConfig(Config):
 
     full_refresh: bool = False
     """Ignore the saved cursor and read every record (the upsert guard keeps it idempotent)."""
+    webhook_first_id: int = 0
+    webhook_last_id: int = 0
+    """Set by the webhook sensor: load the inbox events in this id range instead of polling
+    the vendor (`sync/webhooks.py`); 0 means a poll."""
 
 
 def column_schema(table: WarehouseTable) -> TableSchema:
@@ -83,6 +88,7 @@ def _extract_metadata(result: ExtractResult) -> dict[str, object]:
         "api_version": result.api_version or "",
         "api_version_served": result.served_version or "",
         "warnings": MetadataValue.json(list(result.warnings)),
+        "source": "webhook" if isinstance(result, WebhookExtract) else "poll",
     }
 
 
@@ -157,13 +163,22 @@ def build_sync_asset(
     ) -> ExtractResult:
         with fail_fast_on_permanent_errors():
             target = connections.target(context.partition_key, entity.name)
-            result = run_extract(
-                target,
-                warehouse.get(),
-                run_id=context.run_id,
-                full_refresh=config.full_refresh,
-                settings=sync_settings.settings(),
-            )
+            if config.webhook_last_id:
+                result: ExtractResult = run_webhook_extract(
+                    target,
+                    warehouse.get(),
+                    run_id=context.run_id,
+                    first_id=config.webhook_first_id,
+                    last_id=config.webhook_last_id,
+                )
+            else:
+                result = run_extract(
+                    target,
+                    warehouse.get(),
+                    run_id=context.run_id,
+                    full_refresh=config.full_refresh,
+                    settings=sync_settings.settings(),
+                )
         for warning in result.warnings:
             context.log.warning(warning)
         context.add_output_metadata(_extract_metadata(result))
@@ -185,10 +200,11 @@ def build_sync_asset(
     ) -> None:
         with fail_fast_on_permanent_errors():
             target = connections.target(context.partition_key, entity.name)
-            loaded = run_load(
+            load_step = run_webhook_load if isinstance(extracted, WebhookExtract) else run_load
+            loaded = load_step(
                 target,
                 warehouse.get(),
-                extracted,
+                extracted,  # type: ignore[arg-type]
                 run_id=context.run_id,
                 settings=sync_settings.settings(),
             )

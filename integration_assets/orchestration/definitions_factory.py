@@ -29,6 +29,7 @@ from integration_assets.orchestration.timeliness import (
     build_timeliness_check,
     build_timeliness_sensor,
 )
+from integration_assets.orchestration.webhook_sensor import build_webhook_sensor
 
 
 def _warehouse_kind(url: str | None) -> str:
@@ -110,6 +111,7 @@ def build_definitions(
         sensors=[
             build_partitions_sensor(sorted(CONNECTORS), load),
             build_timeliness_sensor(every_asset, load),
+            build_webhook_sensor(list(sync_jobs.values()), load),
         ],
         resources={
             "warehouse": warehouse,

@@ -218,6 +218,40 @@ def _follow_parents(
     return marked, restored
 
 
+def mark_keys_deleted(
+    conn: Connection,
+    warehouse: Warehouse,
+    tables: list[TableSchema],
+    tenant: str,
+    keys: Iterable[Any],
+    now: datetime,
+) -> tuple[int, int]:
+    """Set `_deleted_at` on the rows of `keys` (and make child rows follow), in `conn`'s
+    transaction: a vendor's delete notification (a `*/delete` webhook) names the records, so
+    no walk is needed. Returns (rows marked, child rows marked); rows already marked keep
+    their first `_deleted_at`. A later write of the record clears it (the upsert guard).
+    """
+    ordered = parents_first(list(tables))
+    root_schema = ordered[0]
+    root = build_table(root_schema, warehouse.schema)
+    key = root.c[root_schema.primary_key[0]]
+    convert = _key_converter(root_schema)
+    values = sorted({convert(value) for value in keys})
+    if not values:
+        return 0, 0
+    marked = conn.execute(
+        update(root)
+        .where(
+            root.c[CONNECTION_COLUMN] == tenant,
+            root.c[DELETED_AT_COLUMN].is_(None),
+            key.in_(values),
+        )
+        .values({DELETED_AT_COLUMN: now})
+    ).rowcount
+    children_marked, _ = _follow_parents(conn, warehouse, ordered, tenant, now)
+    return marked, children_marked
+
+
 def apply_seen_keys(
     warehouse: Warehouse,
     target: SyncTarget,

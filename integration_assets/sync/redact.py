@@ -57,6 +57,7 @@ class RedactResult:
     rows_deleted: dict[str, int] = field(default_factory=dict)
     rows_scrubbed: dict[str, int] = field(default_factory=dict)
     landing_pages_rewritten: int = 0
+    landing_pages_deleted: int = 0
     landing_records_removed: int = 0
     landing_records_scrubbed: int = 0
     quarantine_deleted: int = 0
@@ -295,4 +296,62 @@ def redact_person(
         _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result)
         _landing(conn, warehouse, tenant, person, person_id, references, result)
         _quarantine(conn, warehouse, tenant, person, person_id, references, result)
+    return result
+
+
+def redact_everyone(
+    connection: VendorConnection,
+    warehouse: Warehouse,
+    *,
+    mappings_dir: Path | None = None,
+) -> RedactResult:
+    """Remove every person of `connection`: Shopify's `shop/redact`, sent 48 hours after a
+    shop uninstalled the app, asks for all of its customers' personal data to be erased.
+
+    As `redact_person` for each of them at once, in one transaction: every person row (and
+    its children) of the connection is deleted, every referencing row loses its personal
+    columns and reference (order totals stay), and the connection's landing pages and
+    quarantine rows of those entities are deleted outright (they are raw copies; nothing of
+    them is worth keeping for a shop that is gone). Idempotent.
+    """
+    spec = connection.connector.person
+    if spec is None:
+        raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
+    person = SyncTarget(connection, spec.entity, mappings_dir)
+    references = [
+        (SyncTarget(connection, reference.entity, mappings_dir), reference)
+        for reference in spec.references
+    ]
+    ensure_bookkeeping(warehouse)
+    ensure_tables(warehouse, person.mapping.tables)
+    for target, _ in references:
+        ensure_tables(warehouse, target.mapping.tables)
+    tenant = connection.name
+    result = RedactResult(connection=tenant, vendor=connection.vendor)
+    entities = [person.entity_name, *(target.entity_name for target, _ in references)]
+    books = bookkeeping(warehouse.dialect)
+    with warehouse.begin() as conn:
+        for schema in reversed(person.mapping.tables):  # children before the person rows
+            table = build_table(schema, warehouse.schema)
+            result.rows_deleted[schema.name] = conn.execute(
+                delete(table).where(table.c[CONNECTION_COLUMN] == tenant)
+            ).rowcount
+        for target, reference in references:
+            column, nulled = _reference_columns(target.mapping, reference)
+            table = build_table(target.mapping.table, warehouse.schema)
+            result.rows_scrubbed[target.mapping.table.name] = conn.execute(
+                update(table)
+                .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column].is_not(None))
+                .values(dict.fromkeys(nulled))
+            ).rowcount
+        pages = books.landing_pages
+        result.landing_pages_deleted = conn.execute(
+            delete(pages).where(pages.c.connection == tenant, pages.c.entity.in_(entities))
+        ).rowcount
+        quarantine = books.quarantine
+        result.quarantine_deleted = conn.execute(
+            delete(quarantine).where(
+                quarantine.c.connection == tenant, quarantine.c.entity.in_(entities)
+            )
+        ).rowcount
     return result
