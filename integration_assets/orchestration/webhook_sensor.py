@@ -16,18 +16,20 @@ runs (or that no run can take: see `WebhookPlan.unrouted`).
 
 A run that fails leaves its events pending (they are marked processed only by the load that
 wrote them). Each evaluation therefore also looks at pending events *below* the cursor: when
-no webhook run of their (connection, entity) is queued or running, it requests a run for
-them again, keyed by the last finished run, at most `MAX_ATTEMPTS` times in a row; after that
-the events wait for a person (`inbox_depth` counts them) and the safety-net poll covers
-their records.
+the last webhook run of their (connection, entity) failed and none is queued or running, it
+requests a run for them again (up to that run's range end), keyed by the failed run, at most
+`MAX_ATTEMPTS` times in a row; after that the events wait for a person (`inbox_depth` counts
+them; re-run the failed run from the UI) and the safety-net poll covers their records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from dagster import (
     AssetKey,
+    DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -67,6 +69,7 @@ _UNFINISHED = [
     DagsterRunStatus.STARTED,
     DagsterRunStatus.CANCELING,
 ]
+_GAVE_UP = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
 def webhook_run_request(
@@ -102,13 +105,22 @@ def _target_filter(group: WebhookGroup, statuses: list[DagsterRunStatus] | None)
     return RunsFilter(tags=tags, statuses=statuses or [])
 
 
+def _range_end(run: DagsterRun) -> int:
+    return int(run.tags.get(RANGE_TAG, "0-0").rpartition("-")[2] or 0)
+
+
 def recovery_requests(
     context: SensorEvaluationContext,
     warehouse: Warehouse,
     cursor: int,
     vendors: Mapping[str, str],
 ) -> list[RunRequest]:
-    """Runs again for pending events below the cursor whose runs all finished."""
+    """Runs again for pending events below the cursor whose last run failed.
+
+    Only a *finished, unsuccessful* webhook run of the (connection, entity), with no other
+    queued or running, lets the sensor ask again, and only for events up to the end of that
+    run's range: events requested by a run not created yet are not taken twice.
+    """
     if cursor <= 0:
         return []
     stale = [
@@ -122,19 +134,25 @@ def recovery_requests(
         if instance.get_runs_count(_target_filter(group, _UNFINISHED)):
             continue  # a queued or running webhook run of this entity will take them
         latest = instance.get_runs(_target_filter(group, None), limit=1)
-        last_run = latest[0] if latest else None
-        failed = last_run is not None and last_run.status != DagsterRunStatus.SUCCESS
-        attempt = int(last_run.tags.get(ATTEMPT_TAG, "1")) + 1 if failed and last_run else 1
+        if not latest or latest[0].status not in _GAVE_UP:
+            continue
+        failed = latest[0]
+        end = _range_end(failed)
+        if group.first_id > end:
+            continue
+        attempt = int(failed.tags.get(ATTEMPT_TAG, "1")) + 1
         if attempt > MAX_ATTEMPTS:
             context.log.warning(
-                f"{group.events} webhook events of {group.connection}/{group.entity} "
-                f"(inbox ids {group.first_id}-{group.last_id}) failed {MAX_ATTEMPTS} runs; "
-                "not retrying them until a run of that entity succeeds"
+                f"webhook events of {group.connection}/{group.entity} (inbox ids "
+                f"{group.first_id}-{end}) failed {MAX_ATTEMPTS} runs in a row; not asking "
+                "again until a person re-runs them"
             )
             continue
-        after = last_run.run_id if last_run else "none"
+        retry = replace(group, last_id=min(group.last_id, end))
         requests.append(
-            webhook_run_request(group, run_key=f"{group.run_key}:after:{after}", attempt=attempt)
+            webhook_run_request(
+                retry, run_key=f"{retry.run_key}:after:{failed.run_id}", attempt=attempt
+            )
         )
     return requests
 

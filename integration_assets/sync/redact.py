@@ -309,8 +309,8 @@ def redact_everyone(
     shop uninstalled the app, asks for all of its customers' personal data to be erased.
 
     As `redact_person` for each of them at once, in one transaction: every person row (and
-    its children) of the connection is deleted, every referencing row loses its personal
-    columns and reference (order totals stay), and the connection's landing pages and
+    its children) of the connection is deleted, every row of the referencing entities loses
+    its personal columns and reference (guest orders too; order totals stay), and the connection's landing pages and
     quarantine rows of those entities are deleted outright (they are raw copies; nothing of
     them is worth keeping for a shop that is gone). Idempotent.
     """
@@ -337,11 +337,12 @@ def redact_everyone(
                 delete(table).where(table.c[CONNECTION_COLUMN] == tenant)
             ).rowcount
         for target, reference in references:
-            column, nulled = _reference_columns(target.mapping, reference)
+            _, nulled = _reference_columns(target.mapping, reference)
             table = build_table(target.mapping.table, warehouse.schema)
             result.rows_scrubbed[target.mapping.table.name] = conn.execute(
+                # Every row: a guest's order names nobody yet carries their contact details.
                 update(table)
-                .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column].is_not(None))
+                .where(table.c[CONNECTION_COLUMN] == tenant)
                 .values(dict.fromkeys(nulled))
             ).rowcount
         pages = books.landing_pages

@@ -15,7 +15,7 @@ from integration_assets.sandbox.shopify.bulk.operations import BulkOperations
 from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
 from integration_assets.sandbox.shopify.graphql.executor import Executor
 from integration_assets.sandbox.shopify.graphql.throttle import CostBucket, CostLimits
-from integration_assets.sandbox.shopify.webhooks import shopify_deliveries
+from integration_assets.sandbox.shopify.webhooks import compliance_deliveries, shopify_deliveries
 from integration_assets.sandbox.simulator import DEFAULT_START, AdvanceReport, Simulator
 from integration_assets.sandbox.store import Row, Window
 from integration_assets.sandbox.timefmt import ShopClock
@@ -151,6 +151,49 @@ class ShopifySimulator(Simulator):
         """Deliveries of this vendor's documented shape (see `shopify.webhooks`)."""
         assert self.webhook_sender is not None
         return shopify_deliveries(self, report, self.subscriptions, self.webhook_sender.clock())
+
+    SHOP_ID = 548380009
+    """The shop's id in compliance payloads (any stable number: the docs give no format)."""
+
+    def request_redaction(self, customer_index: int | None = None) -> list[Delivery]:
+        """Send `customers/redact` for customer `customer_index` (its email, phone and the
+        ids of its orders), or `shop/redact` when None, to the subscriptions of the topic.
+        Returns the deliveries (already submitted)."""
+        assert self.webhook_sender is not None, "set_webhooks first"
+        payload: dict[str, Any] = {
+            "shop_id": self.SHOP_ID,
+            "shop_domain": f"{self.shop}.myshopify.com",
+        }
+        topic = "shop/redact"
+        if customer_index is not None:
+            topic = "customers/redact"
+            customer_id = self.vendor_id("customers", customer_index)
+            store = self.store("customers")
+            row = Row(
+                customer_index,
+                customer_index,
+                store.version(customer_index),
+                store.updated_at(customer_index),
+            )
+            customer = self.render("customers", row)
+            orders = [
+                order["id"]
+                for order in self.records("orders")
+                if (order.get("customer") or {}).get("id") == customer_id
+            ]
+            payload |= {
+                "customer": {
+                    "id": customer_id,
+                    "email": customer.get("email"),
+                    "phone": customer.get("phone"),
+                },
+                "orders_to_redact": orders,
+            }
+        deliveries = compliance_deliveries(
+            self, topic, payload, self.subscriptions, self.webhook_sender.clock()
+        )
+        self.webhook_sender.submit(deliveries)
+        return deliveries
 
     def build_app(self) -> Starlette:
         """The Shopify ASGI app."""

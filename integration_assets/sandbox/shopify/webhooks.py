@@ -9,6 +9,12 @@ delivery), `X-Shopify-Triggered-At` (when the change triggered it; a retry repea
 `X-Shopify-Event-Id` (shared by the deliveries of one change to several subscriptions).
 Topics: `customers/create|update|delete`, `orders/create|updated|delete`,
 `products/create|update|delete` (note `orders/updated`).
+
+Privacy compliance topics (https://shopify.dev/docs/apps/build/privacy-law-compliance) are
+sent when a test asks (`compliance_deliveries`), as Shopify sends them on a merchant's
+request: `customers/redact` with `{shop_id, shop_domain, customer: {id, email, phone},
+orders_to_redact: [...]}`, and `shop/redact` (48 hours after an uninstall) with
+`{shop_id, shop_domain}`.
 """
 
 from __future__ import annotations
@@ -57,6 +63,17 @@ def _changes(sim: ShopifySimulator, report: AdvanceReport) -> list[tuple[str, di
     return changes
 
 
+def compliance_deliveries(
+    sim: ShopifySimulator,
+    topic: str,
+    payload: dict[str, Any],
+    subscriptions: Sequence[Subscription],
+    now: float,
+) -> list[Delivery]:
+    """The deliveries of one compliance request (`customers/redact`, `shop/redact`)."""
+    return _deliveries(sim, [(topic, payload)], subscriptions, now)
+
+
 def shopify_deliveries(
     sim: ShopifySimulator,
     report: AdvanceReport,
@@ -64,9 +81,18 @@ def shopify_deliveries(
     now: float,
 ) -> list[Delivery]:
     """The deliveries `report`'s changes cause, one per change and matching subscription."""
+    return _deliveries(sim, _changes(sim, report), subscriptions, now)
+
+
+def _deliveries(
+    sim: ShopifySimulator,
+    changes: list[tuple[str, dict[str, Any]]],
+    subscriptions: Sequence[Subscription],
+    now: float,
+) -> list[Delivery]:
     triggered_at = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
     deliveries: list[Delivery] = []
-    for topic, payload in _changes(sim, report):
+    for topic, payload in changes:
         wanted = [s for s in subscriptions if s.matches(topic)]
         if not wanted:
             continue

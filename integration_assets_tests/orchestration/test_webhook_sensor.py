@@ -1,0 +1,249 @@
+"""Webhooks become warehouse rows: the sandbox vendors send signed deliveries to a real
+console, the sensor turns the inbox into runs, and the runs write what a poll would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dagster import AssetKey
+
+from integration_assets.load.lock import writer_lock
+from integration_assets.mapping.compiler import compile_mapping
+from integration_assets.mapping.loader import load_mapping
+from integration_assets.orchestration.failures import run_failure_message
+from integration_assets.orchestration.webhook_sensor import ATTEMPT_TAG, SOURCE_TAG
+from integration_assets.sandbox import Sandbox, run_sandbox
+from integration_assets_tests.orchestration.harness import MAPPINGS, fast_settings
+from integration_assets_tests.orchestration.webhook_live import SHOP, Live, live_webhooks
+
+SIZES = {"customers": 80, "orders": 60, "products": 20, "profiles": 40, "events": 60}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with run_sandbox(seed=23, sizes=SIZES, rate_limits=False) as running:
+        yield running
+
+
+@pytest.fixture
+def live(
+    tmp_path: Path, sandbox: Sandbox, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Live]:
+    settings = fast_settings(lock_timeout_seconds=0.5)
+    with live_webhooks(tmp_path, sandbox, warehouse_url, monkeypatch, settings) as running:
+        yield running
+
+
+def _record(live: Live, entity: str, vendor_id: Any) -> dict[str, Any]:
+    return next(r for r in live.sandbox.shopify.records(entity) if r["id"] == vendor_id)
+
+
+def _content(row: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    return {column: row[column] for column in expected}
+
+
+def test_a_signed_webhook_reaches_the_inbox_and_becomes_exactly_one_run(live: Live) -> None:
+    shop = live.sandbox.shopify
+    report = shop.advance(seconds=60, updated_fraction=0.0, created={"customers": 1})
+    live.delivered()
+    assert live.pending() == {(SHOP, "customers"): 1}
+
+    (request,) = live.evaluate()
+    assert live.evaluate() == [], "a second evaluation asked for the same events again"
+
+    assert request.partition_key == SHOP
+    assert request.asset_selection == [AssetKey(["shopify", "customers"])]
+    assert request.tags[SOURCE_TAG] == "webhook"
+    assert request.tags["integration/connection"] == SHOP
+    assert (request.run_key or "").startswith(f"webhooks:{SHOP}:customers:")
+    result = live.launch(request)
+    assert result.success, run_failure_message(result)
+
+    new_id = shop.vendor_id("customers", report.created["customers"][0])
+    expected = live.expected("shopify", "customers", [_record(live, "customers", new_id)])
+    rows = live.rows("shopify", "customers")
+    assert _content(rows[(new_id,)], expected[(new_id,)]) == expected[(new_id,)]
+    assert live.pending() == {}
+    assert live.evaluate() == []
+
+
+def test_a_webhook_row_is_the_row_a_graphql_poll_writes_and_the_cursor_stays(live: Live) -> None:
+    for entity in ("customers", "orders"):
+        live.poll("shopify", entity)
+    cursors = {e: live.cursor_of("shopify", e) for e in ("customers", "orders")}
+    before = live.rows("shopify", "customers")
+    shop = live.sandbox.shopify
+    report = shop.advance(seconds=120, updated_fraction=0.1)
+    live.delivered()
+
+    results = live.run_pending()
+    assert results and all(r.success for r in results), [run_failure_message(r) for r in results]
+
+    changed = [shop.vendor_id("customers", i) for i in report.updated["customers"]]
+    assert changed, "the sandbox changed no customer: the comparison would prove nothing"
+    by_webhook = {
+        "customers": live.rows("shopify", "customers"),
+        "orders": live.rows("shopify", "orders"),
+        "order_lines": live.rows("shopify", "orders", 1),
+    }
+    for vendor_id in changed:
+        assert by_webhook["customers"][(vendor_id,)] != before[(vendor_id,)]
+    # The webhook run does not move the poll cursor (it is the vendor walk's watermark).
+    assert {e: live.cursor_of("shopify", e) for e in cursors} == cursors
+
+    for entity in ("customers", "orders"):
+        polled = live.poll("shopify", entity)
+        (event,) = polled.asset_materializations_for_node(f"shopify__{entity}")
+        assert event.metadata["records_updated"].value == 0, f"{entity}: rows differ"
+        assert event.metadata["source"].value == "poll"
+    assert live.rows("shopify", "customers") == by_webhook["customers"]
+    assert live.rows("shopify", "orders") == by_webhook["orders"]
+    assert live.rows("shopify", "orders", 1) == by_webhook["order_lines"]
+
+
+def test_a_burst_of_a_thousand_webhooks_is_a_handful_of_runs_and_every_record(
+    live: Live,
+) -> None:
+    shop = live.sandbox.shopify
+    report = shop.advance(seconds=600, updated_fraction=0.0, created={"customers": 1000})
+    requests = []
+    # Evaluate while the burst is still arriving, as the daemon would every few seconds.
+    sender = shop.webhook_sender
+    assert sender is not None
+    while not sender.wait_idle(timeout=0.2):
+        requests += [(request, live.launch(request)) for request in live.evaluate()]
+    live.delivered()
+    requests += [(request, live.launch(request)) for request in live.evaluate()]
+
+    assert all(result.success for _, result in requests)
+    assert 1 <= len(requests) < 1000 // 50, f"{len(requests)} runs for one burst"
+    evaluations_with_runs = len({request.run_key for request, _ in requests})
+    assert evaluations_with_runs == len(requests), "a run key was requested twice"
+    rows = live.rows("shopify", "customers")
+    created = {shop.vendor_id("customers", i) for i in report.created["customers"]}
+    assert len(created) == 1000
+    assert created <= {key[0] for key in rows}
+    assert live.pending() == {}
+    assert live.evaluate() == []
+
+
+def test_delete_webhooks_mark_the_rows_and_their_line_items_deleted(live: Live) -> None:
+    live.poll("shopify", "orders")
+    present = {key[0] for key in live.rows("shopify", "orders")}
+    shop = live.sandbox.shopify
+    report = shop.advance(seconds=60, updated_fraction=0.0, deleted={"orders": 3})
+    live.delivered()
+    gone = {shop.vendor_id("orders", i) for i in report.deleted["orders"]} & present
+    assert gone, "none of the deleted orders had been synced: nothing to check"
+
+    results = live.run_pending()
+    assert [r.success for r in results] == [True]
+
+    orders = live.rows("shopify", "orders")
+    assert {key[0] for key, row in orders.items() if row["_deleted_at"]} == gone
+    lines = compile_mapping(load_mapping("shopify", "orders", mappings_dir=MAPPINGS, api="rest"))
+    parent_column = lines.tables[1].parent_key[0]
+    for row in live.rows("shopify", "orders", 1).values():
+        assert (row["_deleted_at"] is not None) == (row[parent_column] in gone)
+
+
+def _a_customer_with_orders(live: Live) -> tuple[int, int]:
+    """(customer index, vendor id) of a synced customer that has synced orders."""
+    shop = live.sandbox.shopify
+    customers = {key[0] for key in live.rows("shopify", "customers")}
+    ids = {shop.vendor_id("customers", i): i for i in range(SIZES["customers"])}
+    for row in live.rows("shopify", "orders").values():
+        if row["customer_id"] in customers and row["customer_id"] in ids:
+            return ids[row["customer_id"]], row["customer_id"]
+    raise AssertionError("no synced order names a synced customer")
+
+
+def test_customers_redact_removes_the_person_and_their_orders_personal_fields(
+    live: Live,
+) -> None:
+    for entity in ("customers", "orders"):
+        live.poll("shopify", entity)
+    index, customer_id = _a_customer_with_orders(live)
+    theirs = {
+        k for k, row in live.rows("shopify", "orders").items() if row["customer_id"] == customer_id
+    }
+    live.sandbox.shopify.request_redaction(index)
+    live.delivered()
+
+    (request,) = live.evaluate()
+    assert request.asset_selection == [AssetKey(["shopify", "customers"])]
+    assert live.launch(request).success
+
+    assert (customer_id,) not in live.rows("shopify", "customers")
+    orders = live.rows("shopify", "orders")
+    assert not [row for row in orders.values() if row["customer_id"] == customer_id]
+    for key in theirs:  # the orders stay, with their amounts, naming nobody
+        row = orders[key]
+        assert row["customer_id"] is None and row["email"] is None and row["phone"] is None
+        assert row["total_price"] is not None
+    assert live.pending() == {}
+
+
+def test_shop_redact_removes_every_customer_of_the_shop(live: Live) -> None:
+    for entity in ("customers", "orders"):
+        live.poll("shopify", entity)
+    assert live.rows("shopify", "customers")
+    live.sandbox.shopify.request_redaction()
+    live.delivered()
+
+    results = live.run_pending()
+    assert [r.success for r in results] == [True]
+
+    assert live.rows("shopify", "customers") == {}
+    orders = live.rows("shopify", "orders")
+    assert orders and all(row["customer_id"] is None for row in orders.values())
+    assert all(row["email"] is None and row["phone"] is None for row in orders.values())
+    assert all(row["total_price"] is not None for row in orders.values())
+
+
+def test_klaviyo_event_webhooks_load_the_events_their_batches_carry(live: Live) -> None:
+    klaviyo = live.sandbox.klaviyo
+    report = klaviyo.advance(seconds=60, updated_fraction=0.0, created={"events": 150})
+    live.delivered()
+
+    (request,) = live.evaluate()
+    assert request.asset_selection == [AssetKey(["klaviyo", "events"])]
+    assert live.launch(request).success
+
+    created = {klaviyo.vendor_id("events", i) for i in report.created["events"]}
+    records = [r for r in klaviyo.records("events") if r["id"] in created]
+    expected = live.expected("klaviyo", "events", records)
+    rows = live.rows("klaviyo", "events")
+    assert len(expected) == 150
+    for key, row in expected.items():
+        assert _content(rows[key], row) == row
+
+
+def test_a_failed_run_leaves_its_events_pending_and_the_next_evaluation_retries_them(
+    live: Live,
+) -> None:
+    shop = live.sandbox.shopify
+    report = shop.advance(seconds=60, updated_fraction=0.0, created={"customers": 5})
+    live.delivered()
+    (request,) = live.evaluate()
+    with writer_lock(live.warehouse, SHOP, "customers", timeout=timedelta(seconds=1)):
+        failed = live.launch(request)  # another load holds the entity: this one gives up
+    assert not failed.success
+    assert "SyncBusyError" in run_failure_message(failed)
+    assert live.pending() == {(SHOP, "customers"): 5}
+
+    (retry,) = live.evaluate()
+    assert retry.run_key != request.run_key
+    assert retry.tags[ATTEMPT_TAG] == "2"
+    assert live.launch(retry).success
+    assert live.evaluate() == []
+
+    rows = live.rows("shopify", "customers")
+    created = {shop.vendor_id("customers", i) for i in report.created["customers"]}
+    assert created <= {key[0] for key in rows}
+    assert len(rows) == len({key[0] for key in rows})
+    assert live.pending() == {}
