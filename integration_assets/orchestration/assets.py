@@ -200,14 +200,15 @@ def build_sync_asset(
     ) -> None:
         with fail_fast_on_permanent_errors():
             target = connections.target(context.partition_key, entity.name)
-            load_step = run_webhook_load if isinstance(extracted, WebhookExtract) else run_load
-            loaded = load_step(
-                target,
-                warehouse.get(),
-                extracted,  # type: ignore[arg-type]
-                run_id=context.run_id,
-                settings=sync_settings.settings(),
-            )
+            settings = sync_settings.settings()
+            if isinstance(extracted, WebhookExtract):
+                loaded = run_webhook_load(
+                    target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
+                )
+            else:
+                loaded = run_load(
+                    target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
+                )
         table = target.mapping.tables[0]  # the connection's override may rename it
         rows = row_count(warehouse.get(), table, target.connection.name)
         context.add_output_metadata(_load_metadata(extracted, loaded, table.name, rows))
