@@ -31,6 +31,9 @@ from integration_assets.load.warehouse import Warehouse
 
 logger = logging.getLogger(__name__)
 
+WEBHOOK_URL_PREFIX = "webhook:inbox/"
+"""The `url` of a page landed from the webhook inbox (`sync/webhooks.py`): its records are
+shaped like the vendor's webhook payloads, which may be another API's than the connection's."""
 DEFAULT_WRITER_PAGES = 16
 DEFAULT_WRITER_BYTES = 16 * 1024 * 1024
 

@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, or_, select, text, update
 
 from integration_assets.connectors.connections import Connection as VendorConnection
 from integration_assets.connectors.spec import PersonReference
 from integration_assets.extract.records import parse_page
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
+from integration_assets.load.landing import WEBHOOK_URL_PREFIX
 from integration_assets.load.tables import build_table, ensure_tables
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.mapping.compiler import CompiledMapping
@@ -165,8 +166,13 @@ def _landing(
     person_id: str,
     references: list[tuple[SyncTarget, PersonReference]],
     result: RedactResult,
+    webhook_pages: bool | None = None,
 ) -> None:
-    """Rewrite the landed pages that mention the person, one page at a time."""
+    """Rewrite the landed pages that mention the person, one page at a time.
+
+    `webhook_pages`: only pages landed from the webhook inbox (True), only the others
+    (False), or every page (None); see `_views`.
+    """
     pages = bookkeeping(warehouse.dialect).landing_pages
     needle = person_id.encode()
     # A cheap superset: only pages whose raw bytes contain the id can mention the person.
@@ -181,10 +187,12 @@ def _landing(
         for target, reference in references
     }
     entities = [person.entity_name, *getters]
+    where_pages = [pages.c.connection == tenant, pages.c.entity.in_(entities), mentions]
+    from_inbox = pages.c.url.startswith(WEBHOOK_URL_PREFIX)
+    if webhook_pages is not None:
+        where_pages.append(from_inbox if webhook_pages else or_(pages.c.url.is_(None), ~from_inbox))
     keys = conn.execute(
-        select(pages.c.run_id, pages.c.entity, pages.c.page_number).where(
-            pages.c.connection == tenant, pages.c.entity.in_(entities), mentions
-        )
+        select(pages.c.run_id, pages.c.entity, pages.c.page_number).where(*where_pages)
     ).all()
     for run_id, entity, number in keys:
         where = (
@@ -294,9 +302,38 @@ def redact_person(
     mapped = [(target.mapping, reference) for target, reference in references]
     with warehouse.begin() as conn:
         _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result)
-        _landing(conn, warehouse, tenant, person, person_id, references, result)
+        for view, view_references, webhook_pages in _views(
+            connection, person, references, mappings_dir
+        ):
+            _landing(
+                conn, warehouse, tenant, view, person_id, view_references, result, webhook_pages
+            )
         _quarantine(conn, warehouse, tenant, person, person_id, references, result)
     return result
+
+
+def _views(
+    connection: VendorConnection,
+    person: SyncTarget,
+    references: list[tuple[SyncTarget, PersonReference]],
+    mappings_dir: Path | None,
+) -> list[tuple[SyncTarget, list[tuple[SyncTarget, PersonReference]], bool | None]]:
+    """How to read landed pages: as the connection's API serves records, and, when the
+    vendor's webhook payloads are another API's (a Shopify connection polling over GraphQL
+    gets REST resources), the pages landed from the inbox as that API's records."""
+    webhooks = connection.connector.webhooks
+    api = webhooks.payload_api if webhooks else None
+    if api is None or api == connection.connector.api_id:
+        return [(person, references, None)]
+    shaped = connection.model_copy(update={"api": api})
+    spec = shaped.connector.person
+    assert spec is not None  # every API of a vendor declares the same person
+    shaped_person = SyncTarget(shaped, spec.entity, mappings_dir)
+    shaped_references = [
+        (SyncTarget(shaped, reference.entity, mappings_dir), reference)
+        for reference in spec.references
+    ]
+    return [(person, references, False), (shaped_person, shaped_references, True)]
 
 
 def redact_everyone(

@@ -59,7 +59,7 @@ from integration_assets.load.inbox import (
     mark_processed_in,
     pending_in_range,
 )
-from integration_assets.load.landing import LandingStore
+from integration_assets.load.landing import WEBHOOK_URL_PREFIX, LandingStore
 from integration_assets.load.lock import writer_lock
 from integration_assets.load.state import SyncStateStore
 from integration_assets.load.tables import ensure_tables
@@ -82,8 +82,6 @@ logger = logging.getLogger(__name__)
 MAX_EVENTS_PER_RUN = 5000
 """A burst becomes a handful of runs: each loads this many events at most."""
 EVENTS_PER_PAGE = 250
-LANDING_URL_PREFIX = "webhook:inbox/"
-"""The `url` of a landed webhook page: `webhook:inbox/<first id>-<last id>`."""
 
 
 @dataclass(frozen=True)
@@ -280,7 +278,7 @@ def run_webhook_extract(
                 connection,
                 entity,
                 pages,
-                f"{LANDING_URL_PREFIX}{chunk[0].id}-{chunk[-1].id}",
+                f"{WEBHOOK_URL_PREFIX}{chunk[0].id}-{chunk[-1].id}",
                 _page_body(shaped.entity.records_path, [_record(spec, e) for e in chunk]),
                 len(chunk),
                 next_url="",
