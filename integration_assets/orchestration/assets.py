@@ -72,6 +72,7 @@ def column_schema(table: WarehouseTable) -> TableSchema:
 
 
 def _extract_metadata(result: ExtractResult) -> dict[str, object]:
+    webhook = isinstance(result, WebhookExtract)
     return {
         "pages": result.pages,
         "records_fetched": result.records,
@@ -82,13 +83,13 @@ def _extract_metadata(result: ExtractResult) -> dict[str, object]:
         "timeouts": result.timeouts,
         "rate_limit_wait_seconds": result.rate_limit_wait_seconds,
         "extract_seconds": result.seconds,
-        "incremental_since": result.since or "full",
+        "incremental_since": result.since or ("webhook" if webhook else "full"),
         "resumed_pages": result.resumed_pages,
         "walk_started_at": result.walk_started_at or "",
         "api_version": result.api_version or "",
         "api_version_served": result.served_version or "",
         "warnings": MetadataValue.json(list(result.warnings)),
-        "source": "webhook" if isinstance(result, WebhookExtract) else "poll",
+        "source": "webhook" if webhook else "poll",
     }
 
 
