@@ -11,7 +11,13 @@ import pytest
 
 from integration_assets.connectors import get_connector
 from integration_assets.connectors.connections import Connection
-from integration_assets.extract import ExtractError, ExtractSettings, PageStream, UnlimitedLimiter
+from integration_assets.extract import (
+    AuthenticationError,
+    ExtractError,
+    ExtractSettings,
+    PageStream,
+    UnlimitedLimiter,
+)
 from integration_assets_tests.extract.loopback import FakeTime, Scripted, ScriptedApp, serve
 
 GRAPHQL = get_connector("shopify")
@@ -76,3 +82,27 @@ def test_a_nested_connection_with_more_but_no_cursor_fails_the_page() -> None:
     assert "page 1 cannot be landed whole" in message
     assert "record 'gid://shopify/Order/9': its 'lineItems' says it has a next page" in message
     assert len(app.seen) == 1
+
+
+def test_a_missing_scope_is_an_authentication_error_naming_the_scope_hint() -> None:
+    """Shopify answers a query touching data the token's scopes do not cover with
+    ACCESS_DENIED inside a 200 (the simulator grants every scope, so it is staged here)."""
+    denied = {
+        "errors": [
+            {
+                "message": "Access denied for customers field. Required access: `read_customers`"
+                " access scope.",
+                "extensions": {"code": "ACCESS_DENIED"},
+            }
+        ],
+        "data": None,
+    }
+    app = ScriptedApp([Scripted(body=orjson.dumps(denied))])
+    with serve(app) as base, pytest.raises(AuthenticationError) as error:
+        list(stream(base))
+
+    message = str(error.value)
+    assert "permission denied to query 'Sync'" in message
+    assert "ACCESS_DENIED: Access denied for customers field" in message
+    assert "DEMO_SHOP_TOKEN" in message and "scopes" in message and TOKEN not in message
+    assert len(app.seen) == 1  # not retried

@@ -293,6 +293,19 @@ def test_throttled_answers_are_retried_without_spending_attempts_or_losing_recor
     assert stats.requests == stats.pages + stats.throttled == stats.pages + stats.retries
 
 
+def test_a_vendor_that_never_stops_throttling_is_given_up_on_with_a_clear_error(
+    sb: Sandbox,
+) -> None:
+    sb.shopify.set_faults(rate_limits=True, graphql_throttled_rate=1.0)
+
+    with pytest.raises(ExtractError) as error:
+        records(walk(sb, "customers", page_size=20))
+
+    message = str(error.value)
+    assert "throttled 101 times on one request" in message
+    assert "GraphQL error THROTTLED: Throttled" in message and "run later" in message
+
+
 def test_a_throttled_page_waits_for_the_points_it_needs(sb: Sandbox) -> None:
     """Another client spent the bucket and our limiter does not know: the vendor throttles,
     and the wait is computed from its answer (requested cost less what is available, at the
