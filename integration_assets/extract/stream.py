@@ -1,8 +1,8 @@
 """The extract entry point: page through one (connection, entity), lazily.
 
 `PageStream` builds the first request from the connector spec (entity path and params, page
-size, incremental filter), then alternates fetch → yield → ask the paginator for the next
-request. It is a generator underneath, so only the page being handled is in memory, and it
+size, incremental filter; for a GraphQL connector, the entity's document POSTed with those as
+variables), then alternates fetch → yield → ask the paginator for the next request. It is a generator underneath, so only the page being handled is in memory, and it
 holds one `httpx.Client` (HTTP/1.1 keep-alive, one connection) for the whole walk. Its `stats`
 are readable during and after iteration.
 
