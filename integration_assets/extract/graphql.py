@@ -314,6 +314,7 @@ class GraphQLClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
+        # The stream module imports this one; its header and client helpers come late.
         from integration_assets.extract.stream import new_client, request_headers
 
         if spec.request != "graphql" or spec.graphql is None:
