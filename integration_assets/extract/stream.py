@@ -133,7 +133,7 @@ class PageStream:
 
     GraphQL connectors POST the entity's document to the one endpoint; the page size is the
     largest whose estimated cost fits the vendor's single-query maximum (an explicit
-    `settings.page_size` above it is refused), and each page's nested connections are
+    `settings.page_size` is a ceiling, lowered to what fits), and each page's nested connections are
     completed and flattened before it is yielded (see `extract.graphql`).
 
     Single use: iterate it once. Leaving the loop early (break, exception) closes the client

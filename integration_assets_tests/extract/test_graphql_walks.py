@@ -251,14 +251,22 @@ def test_the_page_size_is_the_largest_under_the_single_query_cost_limit(sb: Sand
     assert reported == first.cost  # our estimate is the vendor's own figure
 
 
-def test_a_page_size_asked_for_above_the_cost_limit_is_refused_before_sending(
-    sb: Sandbox,
+def test_a_page_size_setting_above_the_cost_limit_is_lowered_to_what_fits(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(ValueError) as error:
-        walk(sb, "orders", page_size=250)
+    """`page_size` is one setting for every entity: 250 suits customers, not orders with
+    their line items, which get the most that fits and a log line saying so."""
+    with caplog.at_level("INFO", logger="integration_assets.extract"):
+        orders = walk(sb, "orders", page_size=250)
+        customers = walk(sb, "customers", page_size=100)
 
-    assert "above the 1000 shopify allows in one query; use at most 12" in str(error.value)
-    assert sb.shopify.stats().total == 0
+    assert orders.first_request.variable("first") == 12
+    assert customers.first_request.variable("first") == 100
+    assert (
+        "shopify/orders: page size 250 would cost more than the 1000 points shopify allows in "
+        "one query; asking for 12 per page" in caplog.text
+    )
+    assert len(records(orders)) == SIZES["orders"]
 
 
 def test_a_query_the_vendor_finds_too_costly_fails_with_its_message(sb: Sandbox) -> None:
