@@ -441,5 +441,11 @@ def test_the_graphql_call_posts_one_document_with_the_same_care(sb: Sandbox) -> 
         sent = client.stats.requests
         with pytest.raises(ValueError) as error:
             client.execute("query Broken { customers { nodes { id } }")
-        assert client.stats.requests == sent  # refused before sending
+        with pytest.raises(ValueError) as costly:
+            client.execute(
+                "{ customers(first: 250) "
+                "{ nodes { id defaultAddress { id } lastOrder { customer { id } } } } }"
+            )
+        assert client.stats.requests == sent  # both refused before sending
     assert "the query was not sent: not a GraphQL document: Syntax Error" in str(error.value)
+    assert "cost an estimated 1002 points, above the 1000 the vendor allows" in str(costly.value)
