@@ -46,7 +46,7 @@ def test_a_shopify_connection_may_stay_on_the_legacy_rest_api(tmp_path: Path) ->
     shop, _ = load_connections(write(tmp_path, text))
 
     assert shop.connector.request == "get"
-    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2024-10"
+    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2026-10"
 
 
 def test_an_api_the_vendor_does_not_offer_is_named_with_the_choices(tmp_path: Path) -> None:
