@@ -43,6 +43,8 @@ from integration_assets.load.types import UtcDateTime
 from integration_assets.load.warehouse import Dialect, Warehouse
 
 INCIDENTS_TABLE = "alert_incidents"
+WHOLE_RUN = "*"
+"""The entity of an incident whose run failed outside any entity's step."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,9 @@ class IncidentStore:
         t = self.table
         condition = [t.c.connection == connection, t.c.kind == kind, t.c.resolved_at.is_(None)]
         if entities is not None:
-            condition.append(t.c.entity.in_(list(entities)))
+            # `*` is a run that failed before any entity did (a crashed worker): any
+            # successful run of the connection shows it is over.
+            condition.append(t.c.entity.in_([*entities, WHOLE_RUN]))
         with self.warehouse.begin() as conn:
             rows = conn.execute(select(t).where(*condition)).mappings().all()
             if rows:

@@ -31,7 +31,7 @@ from dagster import (
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from integration_assets.alerts.alerter import Alerter, RunOutcome
-from integration_assets.alerts.incidents import IncidentStore
+from integration_assets.alerts.incidents import WHOLE_RUN, IncidentStore
 from integration_assets.alerts.sinks import AlertSink, sink_from_env
 from integration_assets.orchestration.resources import WarehouseResource
 from integration_assets.orchestration.schedules import CONNECTION_TAG, TARGET_TAG
@@ -102,7 +102,7 @@ def failed_outcome(context: RunFailureSensorContext) -> RunOutcome | None:
         run_id=run.run_id,
         connection=connection,
         kind=run_kind(run),
-        entities=entities or run_entities(run) or ["*"],
+        entities=entities or run_entities(run) or [WHOLE_RUN],
         error_class=error_class,
         error_message=message,
     )

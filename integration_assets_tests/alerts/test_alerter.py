@@ -116,3 +116,13 @@ def test_the_message_is_redacted_before_it_leaves(alerter: Alerter, slack: Slack
         assert secret not in str(slack.posts[0]["blocks"])
     assert "access_token=***&limit=250" in text
     assert "j***m" in text
+
+
+def test_a_run_that_failed_outside_any_entity_is_closed_by_any_success(
+    alerter: Alerter, store: IncidentStore, slack: SlackEndpoint
+) -> None:
+    crashed = RunOutcome("run-1", "demo-shop", "sync", ["*"], "RunFailure", "worker lost")
+    assert len(alerter.run_failed(crashed)) == 1
+    recovered = alerter.run_succeeded(RunOutcome("run-2", "demo-shop", "sync", ["orders"]))
+    assert [a.entity for a in recovered] == ["*"]
+    assert store.incidents()[0].resolved_at is not None

@@ -3,22 +3,33 @@ Slack stand-in, failing again posts nothing, and the sync that succeeds posts on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dagster import (
     DagsterEventType,
+    DagsterInstance,
     DagsterRun,
+    Definitions,
     ExecuteInProcessResult,
+    SkipReason,
     build_run_status_sensor_context,
+    job,
+    op,
 )
 
 from integration_assets.alerts.incidents import IncidentStore
-from integration_assets.alerts.sinks import SLACK_WEBHOOK_ENV
+from integration_assets.alerts.sinks import SLACK_WEBHOOK_ENV, LogSink, sink_from_env
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.orchestration.alerts import FAILURE_SENSOR, RECOVERY_SENSOR
+from integration_assets.orchestration.alerts import (
+    FAILURE_SENSOR,
+    RECOVERY_SENSOR,
+    build_alert_sensors,
+)
 from integration_assets.orchestration.resources import WarehouseResource
+from integration_assets.orchestration.schedules import CONNECTION_TAG
 from integration_assets.sandbox import Sandbox
 from integration_assets_tests.alerts.slack_endpoint import SlackEndpoint, slack_endpoint
 from integration_assets_tests.orchestration.harness import SHOP, Deployment, deploy
@@ -97,3 +108,71 @@ def test_a_failing_sync_alerts_once_and_its_recovery_once(
         warehouse.dispose()
     assert incident.resolved_at is not None and incident.failures == 2
     assert incident.error_class == "AuthenticationError"
+
+
+def _broken_job_defs(sink: LogSink, warehouse_url: str) -> Definitions:
+    @op
+    def always_fails() -> None:
+        raise ConnectionResetError("the vendor hung up")
+
+    @job
+    def housekeeping() -> None:
+        always_fails()
+
+    return Definitions(
+        jobs=[housekeeping],
+        sensors=build_alert_sensors(lambda: sink),
+        resources={"warehouse": WarehouseResource(url=warehouse_url)},
+    )
+
+
+def _evaluate_failure(
+    defs: Definitions, instance: DagsterInstance, run_id: str, warehouse_url: str
+) -> object:
+    run = instance.get_run_by_id(run_id)
+    assert run is not None
+    (record,) = instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
+    assert record.dagster_event is not None
+    with build_run_status_sensor_context(
+        sensor_name=FAILURE_SENSOR,
+        dagster_event=record.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"warehouse": WarehouseResource(url=warehouse_url)},
+    ) as context:
+        return defs.resolve_sensor_def(FAILURE_SENSOR)(context.for_run_failure())
+
+
+def test_a_failed_run_that_names_no_connection_is_skipped_with_the_reason(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    defs = _broken_job_defs(LogSink(), sqlite_url)
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("housekeeping").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        with caplog.at_level(logging.INFO, logger="integration_assets.alerts"):
+            outcome = _evaluate_failure(defs, instance, result.run_id, sqlite_url)
+    assert isinstance(outcome, SkipReason)
+    assert outcome.skip_message == f"run {result.run_id} names no connection"
+    assert not [r for r in caplog.records if r.name == "integration_assets.alerts"]
+
+
+def test_without_a_slack_url_the_alert_is_a_log_line(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SLACK_WEBHOOK_ENV, raising=False)
+    monkeypatch.delenv("DAGSTER_WEBSERVER_URL", raising=False)
+    defs = _broken_job_defs(sink_from_env(), sqlite_url)
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("housekeeping").execute_in_process(
+            instance=instance, raise_on_error=False, tags={CONNECTION_TAG: "demo-shop"}
+        )
+        with caplog.at_level(logging.INFO, logger="integration_assets.alerts"):
+            _evaluate_failure(defs, instance, result.run_id, sqlite_url)
+    (line,) = [r for r in caplog.records if r.name == "integration_assets.alerts"]
+    assert line.levelno == logging.ERROR
+    assert line.getMessage() == (
+        "integration alert: Failing: sync of demo-shop/* | ConnectionResetError: the vendor "
+        f"hung up | run http://127.0.0.1:3000/runs/{result.run_id}"
+    )
