@@ -78,6 +78,23 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
     return {"text": f"{emoji} {alert.text}", "blocks": blocks}
 
 
+class _HideWebhookUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO; a webhook URL is a credential."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(str(arg) in self.urls for arg in record.args):
+            record.args = tuple("***" if str(a) in self.urls else a for a in record.args)
+        return True
+
+
+_HIDDEN = _HideWebhookUrls()
+logging.getLogger("httpx").addFilter(_HIDDEN)
+
+
 class SlackWebhookSink:
     """Posts each alert to a Slack incoming webhook."""
 
@@ -86,6 +103,7 @@ class SlackWebhookSink:
             raise ValueError(f"{SLACK_WEBHOOK_ENV} must be an https:// URL")
         self._url = url
         self._timeout = timeout
+        _HIDDEN.urls.add(url)
 
     def send(self, alert: Alert) -> None:
         try:

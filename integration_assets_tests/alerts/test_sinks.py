@@ -107,3 +107,14 @@ def test_the_sink_is_slack_when_its_url_is_set_else_the_log(slack: SlackEndpoint
 def test_a_plain_http_webhook_off_this_machine_is_refused() -> None:
     with pytest.raises(ValueError, match=f"{SLACK_WEBHOOK_ENV} must be an https:// URL"):
         SlackWebhookSink("http://hooks.slack.example/services/T/B/x")
+
+
+def test_the_webhook_url_is_in_no_log_line(
+    slack: SlackEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        SlackWebhookSink(slack.url).send(FAILURE)
+    requests = [r for r in caplog.records if r.name == "httpx"]
+    assert requests, "httpx logged no request: the check below would prove nothing"
+    assert all(SECRET_PART not in r.getMessage() for r in caplog.records)
+    assert requests[0].getMessage().startswith("HTTP Request: POST *** ")
