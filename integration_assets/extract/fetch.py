@@ -167,11 +167,13 @@ class PageFetcher:
     def fetch(self, request: PageRequest, number: int) -> Fetched:
         """The page at `request`, after as many attempts as the policy allows."""
         records_path = self._context.records_path
-        exchanged = self.exchange(
-            request, validate=lambda document: locate_records(document, records_path), page=number
-        )
-        records = locate_records(exchanged.document, records_path)
-        return self._page(request, number, exchanged, records)
+        located: list[list[dict[str, Any]]] = []
+
+        def validate(document: Any) -> None:
+            located.append(locate_records(document, records_path))
+
+        exchanged = self.exchange(request, validate=validate, page=number)
+        return self._page(request, number, exchanged, located[-1])
 
     def exchange(
         self,
@@ -252,7 +254,7 @@ class PageFetcher:
                         if throttled_waits > MAX_THROTTLED_WAITS:
                             raise self._error(
                                 request,
-                                summary=f"throttled {throttled_waits - 1} times in a row",
+                                summary=f"throttled {throttled_waits} times on one request",
                                 reason=last,
                                 status=status,
                                 attempts=attempt,

@@ -23,6 +23,9 @@ Endpoints: `GET /admin/api/2024-10/{customers,orders,products}.json`, `…/count
 * Every authenticated answer reports the leaky bucket in `X-Shopify-Shop-Api-Call-Limit`;
   overflowing it is a 429 with `Retry-After: 2.0`.
 * Only version 2024-10 is simulated; other versions answer 404.
+* An app without the `read_all_orders` scope (`ShopifySimulator(read_all_orders=False)`)
+  sees only the orders created in the last 60 days: older ones are missing from lists and
+  counts and answer 404 alone.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
 from integration_assets.sandbox.shopify.graphql.endpoint import PATH as GRAPHQL_PATH
-from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint
+from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint, served_version
 from integration_assets.sandbox.shopify.orders import OrderState
 from integration_assets.sandbox.store import Order, Predicate, Row, Selection, Window
 
@@ -116,9 +119,14 @@ class ShopifyApp(VendorApp):
 
     async def endpoint(self, request: Request) -> Response:
         """Read a GraphQL body before the (synchronous) pipeline runs; stamp deprecations."""
-        if GRAPHQL_PATH.match(request.url.path):
+        graphql = GRAPHQL_PATH.match(request.url.path)
+        if graphql:
             request.state.body = await request.body()
         response = await super().endpoint(request)
+        served = served_version(graphql["version"]) if graphql else None
+        if served is not None:
+            # Refusals made before the GraphQL endpoint ran (401, 429, 5xx) name it too.
+            response.headers["X-Shopify-API-Version"] = served
         reason = self.simulator.fault_settings.deprecated_reason
         if reason:
             response.headers["X-Shopify-API-Deprecated-Reason"] = reason
@@ -260,6 +268,8 @@ class ShopifyApp(VendorApp):
         index = self.simulator.catalog.id_spaces[resource].index_of(vendor_id)
         if index is None or not store.exists(index):
             return _json({"errors": "Not Found"}, 404, headers)
+        if resource == "orders" and not self.simulator.order_readable(index):
+            return _json({"errors": "Not Found"}, 404, headers)
         row = Row(index, index, store.version(index), store.updated_at(index))
         record = self._serve(resource, row, query.get("fields"))
         return _json({SINGULAR[resource]: record}, 200, headers)
@@ -337,7 +347,9 @@ class ShopifyApp(VendorApp):
                 )
         return Selection(
             index_low=index_low,
-            created=self._window(filters, "created_at"),
+            created=self._window(filters, "created_at").narrowed(
+                self.simulator.orders_window() if resource == "orders" else Window()
+            ),
             updated=self._window(filters, "updated_at"),
             indices=indices,
             predicates=predicates,

@@ -90,6 +90,14 @@ class Executor:
         return merged
 
     @property
+    def node_lookups(self) -> dict[str, Any]:
+        """Global-id type name → lookup, for the extensions' own node types."""
+        merged: dict[str, Any] = {}
+        for extension in self.extensions:
+            merged.update(extension.nodes)
+        return merged
+
+    @property
     def schema(self) -> GraphQLSchema:
         """The executable schema, built on first use after each change."""
         if self._schema is None:
@@ -104,6 +112,7 @@ class Outcome:
     result: ExecutionResult
     context: Context
     document: DocumentNode | None = None
+    operation_name: str | None = None
 
 
 def parse_and_validate(
@@ -146,4 +155,4 @@ def execute(
         operation_name=operation_name,
     )
     assert isinstance(result, ExecutionResult)
-    return Outcome(result, context, document)
+    return Outcome(result, context, document, operation_name)
