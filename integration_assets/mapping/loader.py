@@ -318,4 +318,11 @@ def load_mapping(
         merged = apply_override(base_data, override_data)
     except OverrideProblems as exc:
         raise MappingError(override_file, exc.problems) from None
-    return validate_mapping(merged, override_file, context=f"applied to {base_file}")
+    context = f"applied to {base_file}"
+    undeclared = not (isinstance(override_data, dict) and "api" in override_data)
+    if folder_api is not None and undeclared:
+        context += (
+            f"; the connection uses the {folder_api!r} API, so the override's source paths "
+            f'must be {folder_api} fields (add "api" to say which API an override is for)'
+        )
+    return validate_mapping(merged, override_file, context=context)

@@ -241,4 +241,6 @@ def test_an_override_without_api_written_for_rest_still_shapes_the_shared_tables
     assert union["shopify_order_line_items"].column("sku").nullable
     assert "sku" not in [f.target for f in rest.children[0].nested.mappings]
     assert caught.value.file == override
-    assert "applied to" in str(caught.value) and "graphql" in str(caught.value)
+    assert "the connection uses the 'graphql' API, so the override's source paths must be" in (
+        str(caught.value)
+    )
