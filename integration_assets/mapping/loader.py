@@ -82,7 +82,13 @@ def vendor_apis(vendor: str, mappings_dir: Path | str | None = None) -> tuple[st
     folder = mappings_root(mappings_dir) / _checked_name("vendor", vendor)
     if not folder.is_dir():
         return ()
-    return tuple(sorted(child.name for child in folder.iterdir() if child.is_dir()))
+    return tuple(
+        sorted(
+            child.name
+            for child in folder.iterdir()
+            if child.is_dir() and _PATH_NAME.fullmatch(child.name)  # not .git, __pycache__
+        )
+    )
 
 
 def resolve_api(vendor: str, api: str | None, mappings_dir: Path | str | None = None) -> str | None:
