@@ -106,7 +106,8 @@ REFERENCES = (
     "bare pipeline of 20 flat columns: ~50,000 records/s, 66 MB",
 )
 
-# The columns of mappings/shopify/customers.json, with their Postgres types.
+# The columns of mappings/shopify/rest/customers.json (and of the GraphQL file: the same), with
+# their Postgres types.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "bigint"),
     ("email", "text"),

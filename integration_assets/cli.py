@@ -293,40 +293,58 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 def cmd_validate_mappings(args: argparse.Namespace) -> int:
     from integration_assets.connectors import CONNECTORS
-    from integration_assets.connectors.connections import load_connections
+    from integration_assets.connectors.connections import Connection, load_connections
     from integration_assets.mapping.compiler import compile_mapping
-    from integration_assets.mapping.loader import MappingError, load_mapping
+    from integration_assets.mapping.loader import MappingError, load_mapping, mapping_apis
     from integration_assets.mapping.union import load_table_union
 
     problems = 0
-    connection_names: list[str | None] = [None]
+    connections: list[Connection] = []
     try:
-        connections = load_connections()
+        connections = list(load_connections())
     except Exception as exc:
         print(f"✘ connections: {exc}")
         problems += 1
     else:
-        connection_names += [c.name for c in connections]
         _print_version_warnings(connections)
     for connector in CONNECTORS.values():
         for entity in connector.entities:
-            for connection in connection_names:
+            name = f"{connector.vendor}/{entity.name}"
+            try:
+                apis: tuple[str | None, ...] = mapping_apis(connector.vendor, entity.name) or (
+                    None,
+                )
+            except MappingError as exc:
+                problems += 1
+                print(f"✘ {name}: {exc}")
+                continue
+            for api in apis:  # every API's mapping, whether or not a connection uses it
+                label = f"{name} ({api})" if api else name
                 try:
-                    compiled = compile_mapping(
-                        load_mapping(connector.vendor, entity.name, connection=connection)
+                    compiled = compile_mapping(load_mapping(connector.vendor, entity.name, api=api))
+                except MappingError as exc:
+                    problems += 1
+                    print(f"✘ {label}: {exc}")
+                    continue
+                print(f"✔ {label} → {', '.join(t.name for t in compiled.tables)}")
+            for connection in connections:  # each override, on the API its connection uses
+                if connection.vendor != connector.vendor:
+                    continue
+                try:
+                    load_mapping(
+                        connector.vendor,
+                        entity.name,
+                        connection=connection.name,
+                        api=connection.connector.api_id,
                     )
                 except MappingError as exc:
                     problems += 1
-                    print(f"✘ {connector.vendor}/{entity.name} ({connection or 'base'}): {exc}")
-                    continue
-                if connection is None:
-                    tables = ", ".join(t.name for t in compiled.tables)
-                    print(f"✔ {connector.vendor}/{entity.name} → {tables}")
-            try:  # every override on disk shares the tables: they must agree with each other
+                    print(f"✘ {name} ({connection.name}): {exc}")
+            try:  # the API mappings and every override share the tables: they must agree
                 load_table_union(connector.vendor, entity.name)
             except MappingError as exc:
                 problems += 1
-                print(f"✘ {connector.vendor}/{entity.name} (overrides together): {exc}")
+                print(f"✘ {name} (API mappings and overrides together): {exc}")
     return 1 if problems else 0
 
 

@@ -46,10 +46,37 @@ def convert(value: Any, type_: str) -> Any:
     return value
 
 
+def transform(value: Any, name: str) -> Any:
+    """The named transforms, written out plainly (GraphQL ids, enums, tag lists)."""
+    if name == "gid_numeric_id":
+        return int(value.split("?")[0].rsplit("/", 1)[1])
+    if name == "lowercase":
+        return value.lower()
+    if name == "join":
+        return ", ".join(value)
+    raise ValueError(f"the oracle does not know transform {name!r}")
+
+
+def _value(record: dict, field: FieldMapping) -> Any:
+    if field.source is None:  # no source in this API: always NULL
+        return None
+    value = dig(record, field.source)
+    for name in field.transforms:
+        value = None if value is None else transform(value, name)
+    if field.enum is not None and value is not None:
+        if value in field.enum.values:
+            value = field.enum.values[value]
+        elif field.enum.unknown == "null":
+            value = None
+        elif field.enum.unknown == "error":
+            raise ValueError(f"{field.target}: unknown enum value {value!r}")
+    return value
+
+
 def _row(record: dict, fields: Iterable[FieldMapping]) -> dict[str, Any]:
     row = {}
     for field in fields:
-        value = dig(record, field.source)
+        value = _value(record, field)
         if value is None and field.default is not None:
             value = field.default
         row[field.target] = convert(value, field.type.value)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
+from integration_assets.mapping.apis import default_api
 from integration_assets.sandbox import Sandbox, run_sandbox
 from integration_assets_tests.orchestration.harness import MAPPINGS, REPO, write_connections
 
@@ -87,7 +88,10 @@ def test_validate_mappings_lists_every_entity_and_its_tables(env: dict[str, str]
     result = cli(["validate-mappings"], env)
 
     assert result.returncode == 0, result.stdout
-    assert "✔ shopify/orders → shopify_orders, shopify_order_line_items" in result.stdout
+    for api in ("graphql", "rest"):  # every API's mapping of a vendor that has several
+        assert f"✔ shopify/orders ({api}) → shopify_orders, shopify_order_line_items" in (
+            result.stdout
+        )
     assert "✔ klaviyo/events → klaviyo_events" in result.stdout
 
 
@@ -115,6 +119,58 @@ def test_validate_mappings_refuses_an_override_that_retypes_a_shared_column(
 
     assert result.returncode == 1
     assert str(override) in result.stdout
-    assert str(mappings / "shopify" / "orders.json") in result.stdout
+    assert str(mappings / "shopify" / str(default_api("shopify")) / "orders.json") in result.stdout
     assert "'total_tax'" in result.stdout
     assert "✔ klaviyo/profiles → klaviyo_profiles" in result.stdout
+
+
+def test_validate_mappings_refuses_api_mappings_that_describe_different_tables(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A connection may switch API at any time, so the GraphQL and REST mappings of an entity
+    must describe the same tables; the message names both files and the column."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    graphql = mappings / "shopify" / "graphql" / "orders.json"
+    spec = json.loads(graphql.read_text())
+    for field in spec["mappings"]:
+        if field.get("target") == "total_tax":
+            field["type"] = "float"
+    graphql.write_text(json.dumps(spec))
+
+    result = cli(["validate-mappings"], {**env, "INTEGRATION_MAPPINGS": str(mappings)})
+
+    assert result.returncode == 1
+    assert "✘ shopify/orders (API mappings and overrides together)" in result.stdout
+    assert str(graphql) in result.stdout
+    assert str(mappings / "shopify" / "rest" / "orders.json") in result.stdout
+    assert "column 'total_tax' is" in result.stdout
+    assert "float NULL" in result.stdout and "decimal NULL" in result.stdout
+
+
+def test_validate_mappings_refuses_an_override_written_for_another_api_than_its_connection(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """test-shop syncs over REST; an override that says it is for GraphQL reads GraphQL field
+    names, so it is refused for that connection, naming the file and both APIs."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    override = mappings / "overrides" / "test-shop" / "customers.json"
+    override.parent.mkdir(parents=True)
+    override.write_text(
+        json.dumps(
+            {
+                "api": "graphql",
+                "mappings": [{"source": "locale", "target": "locale", "type": "string"}],
+            }
+        )
+    )
+
+    result = cli(["validate-mappings"], {**env, "INTEGRATION_MAPPINGS": str(mappings)})
+
+    assert result.returncode == 1
+    assert f"✘ shopify/customers (test-shop): {override}" in result.stdout
+    assert (
+        "this override is for the 'graphql' API of shopify, but connection 'test-shop' uses the 'rest' API"
+        in result.stdout
+    )

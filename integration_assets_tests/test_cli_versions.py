@@ -135,7 +135,7 @@ def test_validate_mappings_mentions_a_retired_version_but_still_passes(tmp_path:
     assert result.returncode == 0, result.stdout
     assert "⚠ main-shop: shopify API version 2025-10 was retired on 2026-10-01" in result.stdout
     assert "(see `integration-assets doctor`)" in result.stdout
-    assert "✔ shopify/customers → shopify_customers" in result.stdout
+    assert "✔ shopify/customers (graphql) → shopify_customers" in result.stdout
 
 
 @pytest.fixture

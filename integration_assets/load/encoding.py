@@ -30,6 +30,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def canonical_decimal(value: Decimal) -> str:
+    """The one text of a number, whatever its scale: `12.30`, `12.3` and `1.23E+1` are all
+    `12.3`; `0.00` and `-0` are `0`. Exact (no rounding to a context precision)."""
+    if not value:
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _hash_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} is not a JSON number")
+        return orjson.Fragment(canonical_decimal(value))
+    return _default(value)
+
+
 def dumps_json(value: Any) -> bytes:
     """Serialise a JSON column value, sorted keys, so equal documents give equal bytes."""
     return orjson.dumps(value, default=_default, option=_HASH_OPTIONS)
@@ -52,6 +71,12 @@ def row_hash(values: Sequence[Any]) -> str:
     mapping does not change the hash; changing any value (or adding a column) does. The hash
     tells an identical replay (skip) from a corrected one (update) at the same source
     timestamp.
+
+    Equal values hash equal, however the vendor wrote them: decimals by their canonical text
+    (Shopify's REST API writes `597.00` where GraphQL writes `597.0`), datetimes as UTC
+    instants (the load stage converts them before hashing; orjson writes the offset, so the
+    same instant with another offset would otherwise differ). A connection that switches API
+    therefore rewrites no unchanged row.
     """
-    payload = orjson.dumps(values, default=_default, option=_HASH_OPTIONS)
+    payload = orjson.dumps(values, default=_hash_default, option=_HASH_OPTIONS)
     return hashlib.blake2b(payload, digest_size=ROW_HASH_BYTES).hexdigest()

@@ -8,7 +8,8 @@ written for this mapping, with one `try` per field, then `exec`s it once.
 
 Safety: nothing from a mapping file is pasted into the code as text except column names,
 which are validated identifiers (`^[a-z][a-z0-9_]*$`). Source keys, converters, defaults and
-error builders are passed in as bound names (`_k3`, `_pk1`, `_c3`, `_d3`, `_f3`). The generated
+transforms and error builders are passed in as bound names (`_k3`, `_pk1`, `_t3`, `_c3`, `_d3`,
+`_f3`). The generated
 source is kept on the function (`__source__`) so it can be read when debugging.
 
 Bad data versus bugs: each field's `try` quarantines only `BAD_VALUE_ERRORS`; any other
@@ -26,6 +27,7 @@ from integration_assets.mapping import reasons
 from integration_assets.mapping.converters import ConversionError, Converter
 from integration_assets.mapping.errors import MappingBugError
 from integration_assets.mapping.spec import check_identifier
+from integration_assets.mapping.transforms import Steps
 from integration_assets.paths import Getter, PathError
 from integration_assets.schema import PARENT_ROW, ColumnType, Row
 
@@ -52,9 +54,10 @@ class FieldPlan:
     """One column of a table, resolved: how to get its raw value and convert it."""
 
     target: str
-    source: str
+    source: str | None  # None: no source in this API's records, the column is always NULL
     segments: tuple[str, ...]
-    getter: Getter
+    getter: Getter | None
+    transform: Steps | None
     convert: Converter
     column_type: ColumnType
     required: bool
@@ -111,6 +114,8 @@ def _prefix_code(prefixes: dict[tuple[str, ...], int]) -> list[str]:
 
 def _field_code(number: int, plan: FieldPlan, index: str, fetch: str) -> list[str]:
     value = f"v{number}"
+    if plan.source is None:
+        return [f"    # {plan.target}: {plan.column_type.value}, no source", f"    {value} = None"]
     if plan.required:
         when_none = [f"{value} = None", f"errors.append(_m{number}({index}))"]
     elif isinstance(plan.default, dict | list):
@@ -127,10 +132,17 @@ def _field_code(number: int, plan: FieldPlan, index: str, fetch: str) -> list[st
         ]
     else:
         branches = ["        if raw is None:"]
+    # A transform (and enum map) sees only values: None stays None, then meets the default.
+    transform = (
+        ["        if raw is not None:", f"            raw = _t{number}(raw)"]
+        if plan.transform is not None
+        else []
+    )
     return [
         f"    # {plan.target}: {plan.column_type.value}",
         "    try:",
         f"        raw = {fetch}",
+        *transform,
         *branches,
         *(f"            {line}" for line in when_none),
         "        else:",
@@ -190,14 +202,16 @@ def build_row_function(
         namespace[f"_pk{number}"] = prefix[-1]
     lines.extend(_prefix_code(prefixes))
     for number, plan in enumerate(fields):
-        namespace[f"_k{number}"] = plan.segments[-1]
+        namespace[f"_k{number}"] = plan.segments[-1] if plan.segments else None
         namespace[f"_g{number}"] = plan.getter
         namespace[f"_c{number}"] = plan.convert
+        namespace[f"_t{number}"] = plan.transform
         namespace[f"_d{number}"] = plan.default
         namespace[f"_f{number}"] = _failure(table, plan, list_source)
         namespace[f"_m{number}"] = _missing(table, plan, list_source)
         namespace[f"_b{number}"] = _bug(table, plan, list_source)
-        lines.extend(_field_code(number, plan, index, _fetch_code(number, plan, prefixes)))
+        fetch = _fetch_code(number, plan, prefixes) if plan.segments else ""
+        lines.extend(_field_code(number, plan, index, fetch))
     items = [f"{child!r}: parent[{parent!r}]" for child, parent in parent_key]
     items += [f"{plan.target!r}: v{number}" for number, plan in enumerate(fields)]
     items += [f"{name!r}: None" for name in padding]

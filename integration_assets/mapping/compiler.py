@@ -19,6 +19,7 @@ from integration_assets.mapping.codegen import FieldPlan, RowFunction, build_row
 from integration_assets.mapping.converters import converter_for
 from integration_assets.mapping.masking import is_sensitive_name
 from integration_assets.mapping.spec import FieldMapping, MappingSpec, NestedMapping
+from integration_assets.mapping.transforms import TRANSFORMS, Steps, chain, enum_function
 from integration_assets.paths import Getter, PathError, build_getter, parse_path
 from integration_assets.schema import (
     ColumnSchema,
@@ -32,19 +33,28 @@ from integration_assets.schema import (
 NOT_A_DICT_KEY = "value"
 
 
+def _value_steps(field: FieldMapping) -> Steps | None:
+    """The field's transforms, then its enum map, as one callable (None: the raw value as is)."""
+    steps = [TRANSFORMS[name].function for name in field.transforms]
+    if field.enum is not None:
+        steps.append(enum_function(field.enum.values, field.enum.unknown))
+    return chain(steps)
+
+
 def _plan(field: FieldMapping, key_columns: tuple[str, ...]) -> FieldPlan:
-    segments = parse_path(field.source)
+    segments = parse_path(field.source) if field.source is not None else ()
     convert = converter_for(field.type)
     return FieldPlan(
         target=field.target,
         source=field.source,
         segments=segments,
-        getter=build_getter(segments),
+        getter=build_getter(segments) if segments else None,
+        transform=_value_steps(field),
         convert=convert,
         column_type=field.type,
         required=field.required or field.target in key_columns,
         default=None if field.default is None else convert(field.default),
-        sensitive=is_sensitive_name(field.target, field.source),
+        sensitive=is_sensitive_name(field.target, field.source or ""),
     )
 
 
@@ -189,6 +199,8 @@ class CompiledMapping:
         for plan in self._key_plans:
             try:
                 raw = plan.getter(record)
+                if raw is not None and plan.transform is not None:
+                    raw = plan.transform(raw)
                 if raw is None:
                     return None
                 values.append(plan.convert(raw))

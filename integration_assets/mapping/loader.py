@@ -1,16 +1,24 @@
 """Finds, reads and validates mapping files, applying a connection's override when present.
 
-Layout (see docs/architecture.md): `mappings/<vendor>/<entity>.json` is the vendor mapping;
-`mappings/overrides/<connection>/<entity>.json` changes it for one connection. The mappings
-directory is `$INTEGRATION_MAPPINGS` if set, else `mappings/` in the working directory.
-Anything wrong raises `MappingError` naming the file, the field path and the problem.
+Layout (see docs/architecture.md):
+
+- `mappings/<vendor>/<entity>.json`: the mapping of a vendor with one API (Klaviyo);
+- `mappings/<vendor>/<api>/<entity>.json`: one mapping per API for a vendor with several
+  (Shopify's `graphql` and `rest`); the connection's API picks the file, `default_api` when it
+  names none. Every API variant of an entity must describe the same tables (`mapping.union`);
+- `mappings/overrides/<connection>/<entity>.json` changes the mapping for one connection. An
+  override applies to the connection's API mapping; one that declares `"api"` is refused for a
+  connection of another API.
+
+The mappings directory is `$INTEGRATION_MAPPINGS` if set, else `mappings/` in the working
+directory. Anything wrong raises `MappingError` naming the file, the field path and the problem.
 
 `load_mapping` gives one connection's mapping. The warehouse tables are not that mapping's
-alone: every connection of a vendor shares them, so they are the union of the vendor mapping
-and every override of the entity on disk (`mapping.union.load_table_union`); a connection's
-compiled mapping is padded to them (`compile_mapping(spec, union)`), writing NULL where its
-own mapping has no column. Overrides that disagree on a column's type, a key or a child
-table's parent are refused there, naming both files.
+alone: every connection of a vendor shares them, so they are the union of the vendor's API
+mappings and every override of the entity on disk (`mapping.union.load_table_union`); a
+connection's compiled mapping is padded to them (`compile_mapping(spec, union)`), writing NULL
+where its own mapping has no column. Overrides that disagree on a column's type, a key or a
+child table's parent are refused there, naming both files.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from integration_assets.mapping.apis import default_api
 from integration_assets.mapping.errors import MappingError, Problem, problems_from_validation
 from integration_assets.mapping.overrides import OverrideProblems, apply_override
 from integration_assets.mapping.spec import MappingSpec
@@ -38,9 +48,24 @@ class _DuplicateKey(ValueError):
     pass
 
 
+@dataclass(frozen=True, order=True)
+class MappingFile:
+    """One vendor mapping file on disk; `api` is None for a single-API vendor's file."""
+
+    vendor: str
+    entity: str
+    api: str | None
+    path: Path
+
+
 def default_mappings_dir() -> Path:
     """`$INTEGRATION_MAPPINGS` if set, else `mappings/` in the working directory."""
     return Path(os.environ.get(MAPPINGS_ENV_VAR) or DEFAULT_MAPPINGS_DIR)
+
+
+def mappings_root(mappings_dir: Path | str | None) -> Path:
+    """`mappings_dir`, else the default mappings directory."""
+    return Path(mappings_dir) if mappings_dir is not None else default_mappings_dir()
 
 
 def _checked_name(kind: str, value: str) -> str:
@@ -51,32 +76,114 @@ def _checked_name(kind: str, value: str) -> str:
     return value
 
 
-def mapping_path(vendor: str, entity: str, mappings_dir: Path | str | None = None) -> Path:
-    """Where the vendor mapping of `entity` lives."""
-    root = Path(mappings_dir) if mappings_dir is not None else default_mappings_dir()
-    return root / _checked_name("vendor", vendor) / f"{_checked_name('entity', entity)}.json"
+def vendor_apis(vendor: str, mappings_dir: Path | str | None = None) -> tuple[str, ...]:
+    """The APIs with a folder of mappings under `mappings/<vendor>/`, sorted; () when the
+    vendor has one API and keeps its files directly in its folder."""
+    folder = mappings_root(mappings_dir) / _checked_name("vendor", vendor)
+    if not folder.is_dir():
+        return ()
+    return tuple(
+        sorted(
+            child.name
+            for child in folder.iterdir()
+            if child.is_dir() and _PATH_NAME.fullmatch(child.name)  # not .git, __pycache__
+        )
+    )
+
+
+def resolve_api(vendor: str, api: str | None, mappings_dir: Path | str | None = None) -> str | None:
+    """The API whose mapping a connection of `vendor` uses: `api`, else the vendor's default;
+    None for a single-API vendor that was not asked for one."""
+    if api is not None:
+        return _checked_name("api", api)
+    return default_api(vendor) if vendor_apis(vendor, mappings_dir) else None
+
+
+def mapping_path(
+    vendor: str,
+    entity: str,
+    mappings_dir: Path | str | None = None,
+    api: str | None = None,
+) -> Path:
+    """Where the mapping of `entity` lives for a connection using `api` (None: the default).
+
+    A single-API vendor's file serves every connection of it: `api` does not change the path
+    (the file may still declare an `api`, which `load_mapping` then checks).
+    """
+    root = mappings_root(mappings_dir)
+    vendor_dir = root / _checked_name("vendor", vendor)
+    file_name = f"{_checked_name('entity', entity)}.json"
+    apis = vendor_apis(vendor, root)
+    if not apis:
+        return vendor_dir / file_name
+    chosen = resolve_api(vendor, api, root)
+    if chosen is None:
+        message = (
+            f"{vendor} has mappings for several APIs ({', '.join(apis)}) and no default API: "
+            "the connection must name its api"
+        )
+        raise MappingError(vendor_dir, [Problem("", message)])
+    return vendor_dir / chosen / file_name
 
 
 def override_path(connection: str, entity: str, mappings_dir: Path | str | None = None) -> Path:
     """Where a connection's override of `entity` lives (whether or not it exists)."""
-    root = Path(mappings_dir) if mappings_dir is not None else default_mappings_dir()
     return (
-        root
+        mappings_root(mappings_dir)
         / OVERRIDES_DIR
         / _checked_name("connection", connection)
         / f"{_checked_name('entity', entity)}.json"
     )
 
 
-def available_mappings(mappings_dir: Path | str | None = None) -> list[tuple[str, str]]:
-    """Every (vendor, entity) with a mapping file, sorted; overrides are not listed."""
-    root = Path(mappings_dir) if mappings_dir is not None else default_mappings_dir()
-    found = [
-        (file.parent.name, file.stem)
-        for file in root.glob("*/*.json")
-        if file.parent.name != OVERRIDES_DIR
-    ]
+def mapping_files(mappings_dir: Path | str | None = None) -> list[MappingFile]:
+    """Every vendor mapping file, sorted; overrides are not listed.
+
+    A JSON file directly in the folder of a vendor that has API folders is an error (it would
+    be read by no connection, most likely left behind by a move into an API folder).
+    """
+    root = mappings_root(mappings_dir)
+    found: list[MappingFile] = []
+    if not root.is_dir():
+        return found
+    for vendor_dir in sorted(root.iterdir()):
+        if not vendor_dir.is_dir() or vendor_dir.name == OVERRIDES_DIR:
+            continue
+        vendor = vendor_dir.name
+        apis = vendor_apis(vendor, root)
+        flat = sorted(vendor_dir.glob("*.json"))
+        if apis and flat:
+            message = (
+                f"{vendor} keeps its mappings in API folders ({', '.join(apis)}): move this "
+                f"file into mappings/{vendor}/<api>/"
+            )
+            raise MappingError(flat[0], [Problem("", message)])
+        found += [MappingFile(vendor, file.stem, None, file) for file in flat]
+        for api in apis:
+            found += [
+                MappingFile(vendor, file.stem, api, file)
+                for file in sorted((vendor_dir / api).glob("*.json"))
+            ]
     return sorted(found)
+
+
+def available_mappings(mappings_dir: Path | str | None = None) -> list[tuple[str, str]]:
+    """Every (vendor, entity) with a mapping file for at least one API, sorted."""
+    return sorted({(file.vendor, file.entity) for file in mapping_files(mappings_dir)})
+
+
+def mapping_apis(
+    vendor: str, entity: str, mappings_dir: Path | str | None = None
+) -> tuple[str | None, ...]:
+    """The APIs with a mapping of (vendor, entity), the vendor's default first; `(None,)` for
+    a single-API vendor's file, `()` when there is none."""
+    apis = [
+        file.api
+        for file in mapping_files(mappings_dir)
+        if (file.vendor, file.entity) == (vendor, entity)
+    ]
+    first = default_api(vendor)
+    return tuple(sorted(apis, key=lambda api: (api != first, api or "")))
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -132,7 +239,14 @@ def read_mapping_file(file: Path | str) -> MappingSpec:
     return validate_mapping(read_json(path), path)
 
 
-def _check_identity(spec: MappingSpec, vendor: str, entity: str, file: Path) -> None:
+def _check_identity(
+    spec: MappingSpec,
+    vendor: str,
+    entity: str,
+    folder_api: str | None,
+    requested_api: str | None,
+    file: Path,
+) -> None:
     problems = []
     if spec.integration != vendor:
         problems.append(
@@ -140,8 +254,36 @@ def _check_identity(spec: MappingSpec, vendor: str, entity: str, file: Path) -> 
         )
     if spec.entity != entity:
         problems.append(Problem("entity", f"is {spec.entity!r} but the file is for {entity!r}"))
+    if folder_api is not None and spec.api is not None and spec.api != folder_api:
+        problems.append(
+            Problem("api", f"is {spec.api!r} but the file is in the {folder_api!r} API folder")
+        )
+    elif requested_api is not None and spec.api is not None and spec.api != requested_api:
+        problems.append(
+            Problem("api", f"is {spec.api!r} but the connection uses the {requested_api!r} API")
+        )
     if problems:
         raise MappingError(file, problems)
+
+
+def _connection_api(base: MappingSpec, requested: str | None) -> str | None:
+    return requested if requested is not None else base.api
+
+
+def _check_override_api(
+    override: Any, api: str | None, connection: str, vendor: str, file: Path
+) -> None:
+    """An override written for one API reads that API's record fields: refuse it elsewhere."""
+    declared = override.get("api") if isinstance(override, dict) else None
+    if declared is None or api is None or declared == api:
+        return
+    message = (
+        f"this override is for the {declared!r} API of {vendor}, but connection "
+        f"{connection!r} uses the {api!r} API: its source paths name {declared} record fields. "
+        f'Write the override for {api!r} (set "api": "{api}" and {api} source paths), '
+        "or switch the connection back"
+    )
+    raise MappingError(file, [Problem("api", message)])
 
 
 def load_mapping(
@@ -149,26 +291,44 @@ def load_mapping(
     entity: str,
     connection: str | None = None,
     mappings_dir: Path | str | None = None,
+    api: str | None = None,
 ) -> MappingSpec:
-    """The mapping of `vendor`/`entity`, with `connection`'s override applied if it has one.
+    """The mapping of `vendor`/`entity` for a connection using `api` (None: the vendor's
+    default), with `connection`'s override applied if it has one.
 
-    Raises MappingError when a file is missing, is not valid JSON, or does not validate; the
-    vendor file is checked on its own first, so a problem is blamed on the right file.
+    Raises MappingError when a file is missing, is not valid JSON, or does not validate, or
+    when the override declares another API than the connection's; the vendor file is checked
+    on its own first, so a problem is blamed on the right file.
     """
-    base_file = mapping_path(vendor, entity, mappings_dir)
-    override_file = override_path(connection, entity, mappings_dir) if connection else None
+    root = mappings_root(mappings_dir)
+    base_file = mapping_path(vendor, entity, root, api)
+    override_file = override_path(connection, entity, root) if connection else None
     if not base_file.is_file():
-        known = [f"{v}/{e}" for v, e in available_mappings(base_file.parent.parent)]
-        message = f"no mapping for {vendor}/{entity} (known: {', '.join(known) or 'none'})"
+        known = [
+            "/".join(part for part in (file.vendor, file.api, file.entity) if part)
+            for file in mapping_files(root)
+        ]
+        wanted = "/".join(part for part in (vendor, resolve_api(vendor, api, root), entity) if part)
+        message = f"no mapping for {wanted} (known: {', '.join(known) or 'none'})"
         raise MappingError(base_file, [Problem("", message)])
+    folder_api = resolve_api(vendor, api, root) if vendor_apis(vendor, root) else None
     base_data = read_json(base_file)
     spec = validate_mapping(base_data, base_file)
-    _check_identity(spec, vendor, entity, base_file)
+    _check_identity(spec, vendor, entity, folder_api, api, base_file)
     if override_file is None or not override_file.is_file():
         return spec
     override_data = read_json(override_file)
+    connection_api = _connection_api(spec, folder_api or api)
+    _check_override_api(override_data, connection_api, str(connection), vendor, override_file)
     try:
         merged = apply_override(base_data, override_data)
     except OverrideProblems as exc:
         raise MappingError(override_file, exc.problems) from None
-    return validate_mapping(merged, override_file, context=f"applied to {base_file}")
+    context = f"applied to {base_file}"
+    undeclared = not (isinstance(override_data, dict) and "api" in override_data)
+    if folder_api is not None and undeclared:
+        context += (
+            f"; the connection uses the {folder_api!r} API, so the override's source paths "
+            f'must be {folder_api} fields (add "api" to say which API an override is for)'
+        )
+    return validate_mapping(merged, override_file, context=context)

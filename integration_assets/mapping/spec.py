@@ -1,14 +1,17 @@
 """The mapping spec: how one vendor entity becomes warehouse rows, as validated data.
 
-A mapping file (`mappings/<vendor>/<entity>.json`) is parsed into `MappingSpec`. Everything
+A mapping file (`mappings/<vendor>/<entity>.json`, or `mappings/<vendor>/<api>/<entity>.json`
+for a vendor with several APIs) is parsed into `MappingSpec`. Everything
 that can be checked without seeing a record is checked here, so a broken file fails when it
 is loaded rather than halfway through a sync: identifiers (they become SQL table and column
 names), duplicate targets, primary keys and the upsert-guard column naming mapped columns,
 defaults that fit their column type, child tables keyed to their parent.
 
 The models forbid unknown keys (a typo such as `requried` is an error, not a silent no-op)
-and are built to grow: later fields (enum maps, transforms, conflict and quality rules,
-flatten-into-columns) are new optional attributes or new kinds of mapping entry.
+and are built to grow: later fields (conflict and quality rules, flatten-into-columns) are new
+optional attributes or new kinds of mapping entry. A field may `transform` its raw value with
+named functions and map it through an `enum` table (`transforms.py`) before conversion: that
+is how two APIs of one vendor fill the same column with the same value.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pydantic import (
 )
 
 from integration_assets.mapping.converters import ConversionError, converter_for
+from integration_assets.mapping.transforms import TRANSFORMS, UnknownPolicy
 from integration_assets.paths import parse_path
 from integration_assets.schema import IDENTIFIER_REGEX, METADATA_COLUMNS, ColumnType, is_identifier
 
@@ -86,21 +90,118 @@ SourcePath = Annotated[
 ]
 
 
+def _check_transform(value: str) -> str:
+    if value not in TRANSFORMS:
+        raise ValueError(f"unknown transform {value!r} (known: {', '.join(sorted(TRANSFORMS))})")
+    return value
+
+
+TransformName = Annotated[
+    str,
+    AfterValidator(_check_transform),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(TRANSFORMS),
+            "description": "; ".join(
+                f"{name}: {TRANSFORMS[name].description}" for name in sorted(TRANSFORMS)
+            ),
+        }
+    ),
+]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EnumMap(_Model):
+    """Vendor values to column values (after any transform), e.g. `UNFULFILLED` → null."""
+
+    values: dict[str, JsonValue] = Field(
+        min_length=1, description="Vendor value → column value (null allowed)."
+    )
+    unknown: UnknownPolicy = Field(
+        default=UnknownPolicy.ERROR,
+        description="A value not listed: 'error' quarantines the record naming it, 'keep' "
+        "passes it on unchanged, 'null' gives the column no value.",
+    )
 
 
 class FieldMapping(_Model):
     """One raw value → one column."""
 
-    source: SourcePath
+    source: SourcePath | None = Field(
+        description="Dotted path of the raw value. null: the records of this API have no such "
+        "value, and the column is kept (always NULL) so that every API variant of the entity "
+        "describes the same table; say why in the description."
+    )
     target: Identifier
     type: ColumnType
     required: bool = Field(default=False, description="A record without a value here is rejected.")
     default: JsonValue = Field(
         default=None, description="Used when the source value is missing or null."
     )
+    transform: TransformName | list[TransformName] | None = Field(
+        default=None,
+        description="Named transforms applied in order to the raw value before conversion.",
+    )
+    enum: EnumMap | None = Field(
+        default=None, description="Maps the (transformed) raw value before conversion."
+    )
     description: str = ""
+
+    @property
+    def transforms(self) -> tuple[str, ...]:
+        """The transform names, in the order they apply."""
+        if self.transform is None:
+            return ()
+        return (self.transform,) if isinstance(self.transform, str) else tuple(self.transform)
+
+    @model_validator(mode="after")
+    def _sourceless_is_always_null(self) -> FieldMapping:
+        if self.source is not None:
+            return self
+        given = [
+            name
+            for name, value in (
+                ("required", self.required),
+                ("default", self.default is not None),
+                ("transform", self.transform is not None),
+                ("enum", self.enum is not None),
+            )
+            if value
+        ]
+        if given:
+            raise ValueError(
+                f"field {self.target!r} has no source (always NULL), so it cannot have "
+                f"{', '.join(given)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _value_steps_fit_type(self) -> FieldMapping:
+        convert = converter_for(self.type)
+        if self.enum is not None:
+            for vendor_value, value in self.enum.values.items():
+                if value is None:
+                    continue
+                try:
+                    convert(value)
+                except ConversionError as exc:
+                    raise ValueError(
+                        f"enum value of {vendor_value!r} for {self.target!r}: {exc.describe()}"
+                    ) from None
+        elif self.transforms and self.type is not ColumnType.JSON:
+            last = self.transforms[-1]
+            produces = TRANSFORMS[last].produces
+            if self.type not in produces:
+                kinds = " or ".join(sorted(kind.value for kind in produces))
+                raise ValueError(
+                    f"transform {last!r} gives {kinds} values; column {self.target!r} is "
+                    f"{self.type.value}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _default_fits_type(self) -> FieldMapping:
@@ -179,6 +280,12 @@ class MappingSpec(_Model):
         description="Path or URL of mapping.schema.json, for editors; ignored otherwise.",
     )
     integration: str = Field(pattern=NAME_PATTERN, description="Vendor name, e.g. shopify.")
+    api: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="The vendor API whose records this file maps, e.g. graphql or rest; "
+        "files of a vendor with several APIs live in mappings/<vendor>/<api>/.",
+    )
     entity: str = Field(pattern=NAME_PATTERN, description="Vendor entity, e.g. customers.")
     table: Identifier
     primary_key: list[Identifier] = Field(min_length=1)
@@ -257,6 +364,8 @@ def _check_key_column(column: str, fields: dict[str, FieldMapping], where: str) 
             f"{where} column {column!r} is not a mapped target (targets: {', '.join(fields)})"
         )
     field = fields[column]
+    if field.source is None:
+        raise ValueError(f"{where} column {column!r} cannot be a key: it has no source")
     if field.type not in _KEY_TYPES:
         raise ValueError(f"{where} column {column!r} cannot be a key: type {field.type.value}")
     if field.default is not None:

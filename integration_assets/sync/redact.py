@@ -74,7 +74,7 @@ def _reference_columns(
     mapping: CompiledMapping, reference: PersonReference
 ) -> tuple[str, list[str]]:
     """(reference column, columns to null) of the referencing entity's parent table."""
-    fields = mapping.spec.fields
+    fields = [f for f in mapping.spec.fields if f.source is not None]
     matches = [f.target for f in fields if f.source == reference.path]
     if not matches:
         raise RedactError(
@@ -83,7 +83,9 @@ def _reference_columns(
             f"as a `..._id` column) and sync again"
         )
     nulled = [
-        f.target for f in fields if _covered(f.source, (*reference.personal_fields, reference.path))
+        f.target
+        for f in fields
+        if f.source is not None and _covered(f.source, (*reference.personal_fields, reference.path))
     ]
     table = mapping.table
     required = [name for name in nulled if not table.column(name).nullable]

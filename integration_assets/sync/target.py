@@ -37,13 +37,15 @@ class SyncTarget:
 
     @cached_property
     def mapping(self) -> CompiledMapping:
-        """The connection's own mapping, writing the tables all connections of the vendor
-        share (the union of every override, see `mapping.union`): rows are padded to them."""
+        """The mapping of the connection's API with its override, writing the tables all
+        connections of the vendor share (the union of every API mapping and override, see
+        `mapping.union`): rows are padded to them."""
         vendor = self.connection.vendor
         spec = load_mapping(
             vendor,
             self.entity_name,
             connection=self.connection.name,
             mappings_dir=self.mappings_dir,
+            api=self.connector.api_id,  # the connection's API picks the mapping file
         )
         return compile_mapping(spec, load_table_union(vendor, self.entity_name, self.mappings_dir))

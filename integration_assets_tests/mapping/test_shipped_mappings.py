@@ -11,14 +11,19 @@ import pytest
 
 from integration_assets.mapping import available_mappings, compile_mapping, load_mapping
 from integration_assets.mapping.compiler import CompiledMapping
+from integration_assets.mapping.loader import MappingFile, mapping_files
+from integration_assets.mapping.schema import SCHEMA_FILE
 from integration_assets.schema import PARENT_ROW, ColumnType
-from integration_assets_tests.mapping.conftest import FIXTURES, SHIPPED_MAPPINGS
+from integration_assets_tests.mapping.conftest import FIXTURES, REPO_ROOT, SHIPPED_MAPPINGS
 
 SHIPPED = available_mappings(SHIPPED_MAPPINGS)
+SHIPPED_FILES = mapping_files(SHIPPED_MAPPINGS)
 
 
-def shipped(vendor: str, entity: str) -> CompiledMapping:
-    return compile_mapping(load_mapping(vendor, entity, mappings_dir=SHIPPED_MAPPINGS))
+def shipped(vendor: str, entity: str, api: str | None = None) -> CompiledMapping:
+    """The shipped mapping; Shopify's documented REST payloads need its REST files."""
+    api = api or ("rest" if vendor == "shopify" else None)
+    return compile_mapping(load_mapping(vendor, entity, mappings_dir=SHIPPED_MAPPINGS, api=api))
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -35,13 +40,37 @@ def test_every_entity_of_both_vendors_has_a_mapping() -> None:
     ]
 
 
-@pytest.mark.parametrize(("vendor", "entity"), SHIPPED)
-def test_a_shipped_mapping_validates_compiles_and_points_editors_at_the_schema(
-    vendor: str, entity: str
-) -> None:
-    mapping = shipped(vendor, entity)
+def test_shopify_has_a_mapping_per_api_and_klaviyo_one_per_entity() -> None:
+    assert [
+        (file.vendor, file.api, file.entity, file.path.relative_to(SHIPPED_MAPPINGS).as_posix())
+        for file in SHIPPED_FILES
+    ] == [
+        ("klaviyo", None, "events", "klaviyo/events.json"),
+        ("klaviyo", None, "profiles", "klaviyo/profiles.json"),
+        ("shopify", "graphql", "customers", "shopify/graphql/customers.json"),
+        ("shopify", "rest", "customers", "shopify/rest/customers.json"),
+        ("shopify", "graphql", "orders", "shopify/graphql/orders.json"),
+        ("shopify", "rest", "orders", "shopify/rest/orders.json"),
+        ("shopify", "graphql", "products", "shopify/graphql/products.json"),
+        ("shopify", "rest", "products", "shopify/rest/products.json"),
+    ]
 
-    assert mapping.spec.json_schema == "../mapping.schema.json"
+
+@pytest.mark.parametrize(
+    "file", SHIPPED_FILES, ids=lambda file: file.path.relative_to(SHIPPED_MAPPINGS).as_posix()
+)
+def test_a_shipped_mapping_validates_compiles_and_points_editors_at_the_schema(
+    file: MappingFile,
+) -> None:
+    vendor = file.vendor
+    mapping = compile_mapping(
+        load_mapping(vendor, file.entity, mappings_dir=SHIPPED_MAPPINGS, api=file.api)
+    )
+
+    assert mapping.spec.api == file.api
+    assert mapping.spec.json_schema is not None
+    schema = (file.path.parent / mapping.spec.json_schema).resolve()
+    assert schema == (REPO_ROOT / SCHEMA_FILE).resolve()
     assert mapping.table.primary_key == ("id",)
     id_type = ColumnType.INTEGER if vendor == "shopify" else ColumnType.STRING
     assert mapping.table.column("id").type is id_type

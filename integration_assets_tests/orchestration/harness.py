@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"
 SHOP, KLAVIYO = "test-shop", "test-klaviyo"
 CONNECTION_OF = {"shopify": SHOP, "klaviyo": KLAVIYO}
+API_OF = {"shopify": "rest"}  # the test shop speaks REST (CONNECTIONS_YAML); its records too
 METADATA_COLUMNS = frozenset(WAREHOUSE_METADATA_COLUMNS)
 
 CONNECTIONS_YAML = """
@@ -110,7 +111,7 @@ class Deployment:
 
     def expected(self, vendor: str, entity: str) -> dict[str, dict[tuple, dict]]:
         """The warehouse as it should be: the vendor's current records through the mapping."""
-        spec = load_mapping(vendor, entity, mappings_dir=MAPPINGS)
+        spec = load_mapping(vendor, entity, mappings_dir=MAPPINGS, api=API_OF.get(vendor))
         return expected_tables(spec, self.simulator(vendor).records(entity))
 
     def actual(self, vendor: str, entity: str) -> dict[str, dict[tuple, dict]]:

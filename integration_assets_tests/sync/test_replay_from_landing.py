@@ -4,6 +4,7 @@ without calling the vendor again."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,7 @@ def copy_mappings_with_override(
 ) -> Path:
     """The shipped mappings plus, optionally, a per-connection override of `entity`."""
     mappings = directory / "mappings"
-    for vendor_dir in MAPPINGS.iterdir():
-        if vendor_dir.is_dir() and vendor_dir.name != "overrides":
-            (mappings / vendor_dir.name).mkdir(parents=True, exist_ok=True)
-            for file in vendor_dir.glob("*.json"):
-                (mappings / vendor_dir.name / file.name).write_text(file.read_text())
+    shutil.copytree(MAPPINGS, mappings, ignore=shutil.ignore_patterns("overrides"))
     if override is not None:
         path = mappings / "overrides" / SHOP / f"{entity}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
