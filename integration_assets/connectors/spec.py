@@ -118,6 +118,86 @@ class IncrementalSpec(_Frozen):
     since_format: str = "%Y-%m-%dT%H:%M:%SZ"
 
 
+ExportStatusSet = tuple[str, ...]
+
+
+class ExportSpec(_Frozen):
+    """An asynchronous export: the vendor runs a query in the background and hands back a file.
+
+    The client (`extract/export.py`) interprets it: start the export with `start_document`
+    (the entity's `export_query` goes in as the variable `query_variable`), poll it with
+    `poll_document` every `poll_interval_seconds` (growing by `poll_backoff` up to
+    `poll_max_interval_seconds`) until its status is terminal, download the file at the
+    operation's `url_field` as a stream of `line_format` lines, put each child line back into
+    its parent, and cancel with `cancel_document` when anything on our side fails first.
+
+    Where things are in the answers: `*_payload_path` are dotted paths (from the GraphQL
+    `data`) to the mutation payload; inside it, `operation_field` holds the operation and
+    `user_errors_field` the list of user errors, each with a `code` and a `message`. The
+    operation object has the fields named `*_field` below.
+
+    Statuses: `completed_statuses` mean the file is ready; `failed_statuses` are terminal
+    without a usable file (the vendor's `error_code_field` says why; a `partial_url_field`
+    may point at an incomplete file, which is never loaded as if complete). Anything else is
+    still running and can be canceled. `busy_codes` are the user-error codes of a start that
+    was refused because too many exports are running: the client waits and tries again
+    rather than failing.
+
+    Lines: one JSON object per line. A child line (an item of a nested connection) carries
+    `parent_field` (the id of the object it belongs to) and is recognised by its
+    `type_field` or else by the type inside its id (`id_type_pattern`, group 1); the
+    entity's `export_children` maps that type to the parent's list field. `grouped` says
+    the start document asks the vendor to write each object's children right after it, so
+    one family at a time is in memory; a child that arrives after another parent is then a
+    clear error, never a silently misplaced record.
+
+    `deadline_seconds` bounds one export from its start (or adoption) to the end of the
+    download: past it the operation is canceled and the extract fails.
+    """
+
+    start_document: str
+    query_variable: str = "query"
+    start_payload_path: str
+    poll_document: str
+    poll_operation_path: str
+    id_variable: str = "id"
+    cancel_document: str
+    cancel_payload_path: str
+    operation_field: str = "bulkOperation"
+    user_errors_field: str = "userErrors"
+    id_field: str = "id"
+    status_field: str = "status"
+    url_field: str = "url"
+    partial_url_field: str | None = "partialDataUrl"
+    error_code_field: str | None = "errorCode"
+    object_count_field: str | None = "objectCount"
+    file_size_field: str | None = "fileSize"
+    completed_statuses: ExportStatusSet = ("COMPLETED",)
+    failed_statuses: ExportStatusSet = ("FAILED", "CANCELED", "CANCELING", "EXPIRED")
+    busy_codes: ExportStatusSet = ()
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    poll_backoff: float = Field(default=1.5, ge=1)
+    poll_max_interval_seconds: float = Field(default=30.0, gt=0)
+    deadline_seconds: float = Field(default=3 * 3600, gt=0)
+    line_format: Literal["jsonl"] = "jsonl"
+    parent_field: str = "__parentId"
+    type_field: str | None = "__typename"
+    id_type_pattern: str = r"^gid://[^/]+/([^/]+)/"
+    grouped: bool = True
+    page_records: int = Field(default=250, gt=0)
+
+    @model_validator(mode="after")
+    def _statuses_disjoint(self) -> ExportSpec:
+        if set(self.completed_statuses) & set(self.failed_statuses):
+            raise ValueError("an export status cannot be both completed and failed")
+        if not self.grouped:
+            raise ValueError(
+                "ungrouped export files (children anywhere in the file) are not supported: "
+                "reassembling them needs the whole file; ask the vendor for grouped output"
+            )
+        return self
+
+
 class EntitySpec(_Frozen):
     """One listable resource of the vendor.
 
@@ -151,6 +231,15 @@ class EntitySpec(_Frozen):
     rate_limit: RateLimitSpec | None = None
     ids_only_params: dict[str, str] | None = None
     description: str = ""
+    export_query: str | None = None
+    """The query the connector's `ExportSpec` runs for this entity (None: no export). It
+    selects what the paginated query selects, written the way the vendor's exports want it
+    (Shopify: connections without `first`/`pageInfo`). `{since_filter}` in it is replaced by
+    `export_since_filter` (with `{since}` filled in) on an incremental export, else by ''."""
+    export_since_filter: str | None = None
+    export_children: dict[str, str] = Field(default_factory=dict)
+    """Child type (e.g. `LineItem`) -> the parent record's list field (`lineItems`): where
+    the export's child lines go, so an exported record has the paginated record's shape."""
 
     @model_validator(mode="after")
     def _append_only_not_reconciled(self) -> EntitySpec:
@@ -195,6 +284,9 @@ class ConnectorSpec(_Frozen):
     retryable_statuses: tuple[int, ...] = RETRYABLE_STATUSES
     entities: tuple[EntitySpec, ...]
     person: PersonSpec | None = None
+    export: ExportSpec | None = None
+    """The vendor's asynchronous export, used for first syncs and full refreshes of the
+    entities that declare an `export_query` (see `sync/steps.py`)."""
     docs_url: str = ""
 
     @model_validator(mode="after")
@@ -202,6 +294,11 @@ class ConnectorSpec(_Frozen):
         names = [entity.name for entity in self.entities]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.vendor}: duplicate entity names in {names}")
+        for entity in self.entities:
+            if entity.export_query is not None and self.export is None:
+                raise ValueError(
+                    f"{self.vendor}/{entity.name}: export_query without an export spec"
+                )
         if self.person is not None:
             for name in (self.person.entity, *(r.entity for r in self.person.references)):
                 if name not in names:
