@@ -151,6 +151,9 @@ class ExportSpec(_Frozen):
     one family at a time is in memory; a child that arrives after another parent is then a
     clear error, never a silently misplaced record.
 
+    The export's walk began when the vendor created the operation: `created_at_field` (an
+    ISO 8601 instant on the vendor's clock), else the `Date` of the answer that started it.
+
     `deadline_seconds` bounds one export from its start (or adoption) to the end of the
     download: past it the operation is canceled and the extract fails.
     """
@@ -172,6 +175,7 @@ class ExportSpec(_Frozen):
     error_code_field: str | None = "errorCode"
     object_count_field: str | None = "objectCount"
     file_size_field: str | None = "fileSize"
+    created_at_field: str | None = "createdAt"
     completed_statuses: ExportStatusSet = ("COMPLETED",)
     failed_statuses: ExportStatusSet = ("FAILED", "CANCELED", "CANCELING", "EXPIRED")
     busy_codes: ExportStatusSet = ()

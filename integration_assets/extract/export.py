@@ -112,11 +112,13 @@ class ExportStream:
     """The pages of one entity of one connection, read through an asynchronous export.
 
     Iterate it once, like `PageStream`; `stats`, `walk_started_at` (when the operation was
-    created, on the vendor's clock: the `Date` of the answer that started it) and
+    created, on the vendor's clock: its creation time, else the `Date` of the answer that
+    started it) and
     `operation` can be read at any time. `call` posts one control document (the connector's
     GraphQL transport, with its retries and pacing); `endpoint` is that transport's URL,
     without secrets. The file is downloaded with `client` (or one of its own), which
-    carries no credentials: the URL is signed.
+    carries no credentials: the URL is signed. `stats` count the download and the pages;
+    the control calls are the transport's to count (`control.requests` says how many).
     """
 
     def __init__(
@@ -217,8 +219,6 @@ class ExportStream:
             self._cancel_quietly()
             raise
         finally:
-            self.stats.requests += self.control.requests
-            self.control.requests = 0
             self.stats.seconds = self._clock() - started
             if self._owns_client and self._client is not None:
                 self._client.close()
@@ -259,7 +259,9 @@ class ExportStream:
             operation, headers = self.control.start(self.query, deadline)
             self.operation = operation
             requested_at = datetime.now(UTC)
-            self.walk_started_at = parse_http_date(header(headers, "Date")) or requested_at
+            self.walk_started_at = (
+                operation.created_at or parse_http_date(header(headers, "Date")) or requested_at
+            )
             number += 1
             yield self._page(number, self.endpoint, [], resume_token(operation.id, 0), last=False)
         operation = self.control.wait(operation, deadline)

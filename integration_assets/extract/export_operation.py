@@ -17,11 +17,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from integration_assets.connectors.spec import ExportSpec
 from integration_assets.extract.errors import ExtractError, scrub
 from integration_assets.paths import PathNotFound, lookup
+from integration_assets.timestamps import parse_instant
 
 logger = logging.getLogger("integration_assets.extract")
 
@@ -65,6 +67,7 @@ class ExportOperation:
     error_code: str | None = None
     object_count: int | None = None
     file_size: int | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,9 @@ class ExportControl:
             if spec.object_count_field
             else None,
             file_size=_count(found.get(spec.file_size_field)) if spec.file_size_field else None,
+            created_at=parse_instant(found.get(spec.created_at_field))
+            if spec.created_at_field
+            else None,
         )
 
     def _wait_or_fail(
