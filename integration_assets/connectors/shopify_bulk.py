@@ -14,6 +14,9 @@ Docs: https://shopify.dev/docs/api/usage/bulk-operations/queries and the referen
   maybe a `partialDataUrl`), CANCELED or EXPIRED. `url` and `partialDataUrl` are signed and
   expire after seven days.
 - `bulkOperationCancel(id:)` starts canceling a running operation.
+- `bulkOperations(first:, query:)` (2026-01 and later) lists the app's operations, filtered
+  with search syntax (`status:running operation_type:query`), each with its `query` text:
+  how a sync finds the operation a crashed sync of the same entity left running.
 - The file: one JSON object per line; an item of a nested connection is a line of its own
   with `__parentId` naming its parent. `groupObjects` defaults to false since 2026-01
   (children anywhere in the file); we pass `true`, which the docs say writes each object's
@@ -45,6 +48,14 @@ SHOPIFY_BULK_EXPORT = ExportSpec(
         "bulkOperation { id status } userErrors { field message } } }"
     ),
     cancel_payload_path="bulkOperationCancel",
+    find_document=(
+        "query RunningExports { "
+        'running: bulkOperations(first: 10, query: "status:running operation_type:query") '
+        "{ nodes { " + _OPERATION + " query } } "
+        'created: bulkOperations(first: 10, query: "status:created operation_type:query") '
+        "{ nodes { " + _OPERATION + " query } } }"
+    ),
+    find_paths=("running.nodes", "created.nodes"),
     busy_codes=("LIMIT_REACHED", "OPERATION_IN_PROGRESS"),
     poll_interval_seconds=1.0,
     poll_backoff=1.5,

@@ -143,6 +143,11 @@ class ExportSpec(_Frozen):
     was refused because too many exports are running: the client waits and tries again
     rather than failing.
 
+    `find_document` lists the operations still running (`find_paths`: where their lists
+    are in the answer; each operation carries its query text in `query_field`): before
+    starting, an operation running the very same query is adopted rather than started
+    twice (an extract that crashed left it running).
+
     Lines: one JSON object per line. A child line (an item of a nested connection) carries
     `parent_field` (the id of the object it belongs to) and is recognised by its
     `type_field` or else by the type inside its id (`id_type_pattern`, group 1); the
@@ -166,6 +171,9 @@ class ExportSpec(_Frozen):
     id_variable: str = "id"
     cancel_document: str
     cancel_payload_path: str
+    find_document: str | None = None
+    find_paths: tuple[str, ...] = ()
+    query_field: str = "query"
     operation_field: str = "bulkOperation"
     user_errors_field: str = "userErrors"
     id_field: str = "id"

@@ -6,8 +6,10 @@ vendor's side and hands back one file. `ExportStream` drives it entirely from th
 `ExportSpec` and the entity's `export_query` / `export_children`, so a third vendor with an
 export is data, not code:
 
-1. **start** the operation (`export_operation.ExportControl`); a start refused because the
-   vendor's limit of concurrent exports is reached waits and tries again.
+1. **start** the operation (`export_operation.ExportControl`), unless the vendor lists one
+   of the very same query still running (a crashed extract's), which is adopted instead; a
+   start refused because the vendor's limit of concurrent exports is reached waits and
+   tries again.
 2. yield a **marker page**: no records, its `next_url` the resume token of the operation
    (`export:<operation id>#0`), its `url` the control endpoint. Landing it at once is what
    lets a retried extract find the operation instead of starting a second one.
@@ -256,9 +258,22 @@ class ExportStream:
                 self.restarted = True
                 operation, number = None, 0
         if operation is None:
-            operation, headers = self.control.start(self.query, deadline)
-            self.operation = operation
             requested_at = datetime.now(UTC)
+            headers: Mapping[str, str] = {}
+            operation = self.control.find_running(self.query)
+            if operation is not None:
+                logger.info(
+                    "%s/%s (connection %r): export %s of the same query is still %s; "
+                    "waiting for it instead of starting another",
+                    self.spec.vendor,
+                    self.entity.name,
+                    self.connection.name,
+                    operation.id,
+                    operation.status,
+                )
+            else:
+                operation, headers = self.control.start(self.query, deadline)
+            self.operation = operation
             self.walk_started_at = (
                 operation.created_at or parse_http_date(header(headers, "Date")) or requested_at
             )

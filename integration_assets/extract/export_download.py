@@ -10,7 +10,8 @@ same bytes.
 
 A file shorter than the size the vendor announced is a broken download too (a proxy or the
 server may end a response early without an error), as is a dropped connection, a timeout, a
-5xx or a 429. A 403, 404 or 410 usually means the signed URL expired: `refresh` is asked
+5xx or a 429. A 400 (Google Cloud Storage's `ExpiredToken`), 401, 403, 404 or 410 usually
+means the signed URL expired: `refresh` is asked
 once for a new one (the vendor hands out a fresh URL when the operation is polled again).
 
 The URL is signed: its query string is a credential. It is never logged, put into an
@@ -34,7 +35,7 @@ from integration_assets.extract.retry import RETRYABLE_TRANSPORT_ERRORS, Backoff
 
 logger = logging.getLogger("integration_assets.extract")
 
-_EXPIRED_URL_STATUSES = frozenset({401, 403, 404, 410})
+_EXPIRED_URL_STATUSES = frozenset({400, 401, 403, 404, 410})
 
 
 def public_url(url: str) -> str:

@@ -134,6 +134,28 @@ class ExportControl:
             operation = self._operation(payload.get(spec.operation_field), "start")
             return operation, answer.headers
 
+    def find_running(self, query: str) -> ExportOperation | None:
+        """A running operation of exactly `query` (whitespace aside), if the vendor lists one."""
+        spec = self._spec
+        if spec.find_document is None:
+            return None
+        answer = self._post(spec.find_document, {})
+        wanted = _normalised(query)
+        for path in spec.find_paths:
+            try:
+                found = lookup(answer.data, path)
+            except PathNotFound:
+                continue
+            for item in found if isinstance(found, list) else []:
+                if not isinstance(item, dict) or not isinstance(item.get(spec.query_field), str):
+                    continue
+                if _normalised(item[spec.query_field]) != wanted:
+                    continue
+                operation = self._operation(item, "find")
+                if self.is_running(operation):
+                    return operation
+        return None
+
     def poll(self, operation_id: str) -> ExportOperation:
         """The operation's current state."""
         spec = self._spec
@@ -298,6 +320,10 @@ def _messages(errors: list[Any]) -> str:
         else:
             parts.append(str(error))
     return "; ".join(parts)
+
+
+def _normalised(query: str) -> str:
+    return " ".join(query.split())
 
 
 def _count(value: Any) -> int | None:
