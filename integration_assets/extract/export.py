@@ -282,7 +282,11 @@ class ExportStream:
         operation = self.control.wait(operation, deadline)
         self.operation = operation
         if not operation.url:
-            raise self.control.failed(operation)
+            if operation.object_count:
+                raise self.control.failed(operation)
+            # Nothing matched: a completed export of no objects has no file at all.
+            yield self._page(number + 1, self.endpoint, [], "", last=True)
+            return
         yield from self._download(operation, offset, number, deadline)
 
     def _deliverable(self, operation: ExportOperation) -> bool:
