@@ -495,6 +495,7 @@ def write_connections(directory: Path, name: str, url: str) -> Path:
         "connections:\n"
         f"  - name: {name}\n"
         "    vendor: shopify\n"
+        "    api: rest\n"
         f"    base_url: {url}\n"
         f"    secrets: {{access_token: {TOKEN_ENV_VAR}}}\n"
         "    entities: {customers: hourly}\n"

@@ -22,8 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from integration_assets.connectors import get_connector
+from integration_assets.connectors import apis_of, get_connector
 from integration_assets.connectors.origin import describe_origin, is_loopback_host
+from integration_assets.connectors.spec import ConnectorSpec
 from integration_assets.retry_budget import DEFAULT_BUDGET
 
 Cadence = Literal["realtime", "15m", "hourly", "daily", "manual"]
@@ -81,6 +82,9 @@ class Connection(BaseModel):
     rate_limit: RateLimitOverride | None = None
     allow_insecure_http: bool = False
     """Permit an `http://` base_url off loopback (credentials then cross the network in clear)."""
+    api: str | None = None
+    """Which of the vendor's APIs to speak (Shopify: `graphql`, or the legacy `rest`); None
+    means the vendor's default (see `connectors.DEFAULT_APIS`)."""
 
     @field_validator("base_url")
     @classmethod
@@ -114,8 +118,14 @@ class Connection(BaseModel):
         return value
 
     def validate_against_connector(self) -> None:
-        """Check vendor, entities and secrets against the vendor's spec."""
-        spec = get_connector(self.vendor)
+        """Check vendor, API, entities and secrets against the vendor's spec."""
+        apis = apis_of(self.vendor)
+        if self.api is not None and apis and self.api not in apis:
+            raise ValueError(
+                f"connection {self.name!r}: {self.vendor} has no API {self.api!r} "
+                f"(choose one of: {', '.join(apis)}; default {apis[0]})"
+            )
+        spec = self.connector
         for entity in self.entities:
             spec.entity(entity)
         missing = [s for s in spec.auth.secrets if s not in self.secrets]
@@ -127,9 +137,17 @@ class Connection(BaseModel):
             raise ValueError(f"connection {self.name!r} needs a base_url for {self.vendor}")
 
     @property
+    def connector(self) -> ConnectorSpec:
+        """The spec of the API this connection speaks (its `api`, else the vendor's default)."""
+        return get_connector(self.vendor, self.api)
+
+    @property
     def api_base_url(self) -> str:
         """Where this connection's API lives, including the vendor's API prefix."""
-        spec = get_connector(self.vendor)
+        return self.api_base_url_for(self.connector)
+
+    def api_base_url_for(self, spec: ConnectorSpec) -> str:
+        """Where `spec`'s API lives for this connection (its host, the spec's prefix)."""
         base = self.base_url or spec.default_base_url
         assert base is not None  # guaranteed by validate_against_connector
         return base.rstrip("/") + spec.api_prefix

@@ -103,14 +103,3 @@ PRODUCTS_EXPORT_QUERY = (
 
 SINCE_FILTER = "(query: \"updated_at:>='{since}'\")"
 """The incremental filter of an export (Shopify search syntax), as in the paginated walk."""
-
-SHOPIFY_EXPORTS: dict[str, tuple[str, dict[str, str]]] = {
-    "customers": (CUSTOMERS_EXPORT_QUERY, {}),
-    "orders": (ORDERS_EXPORT_QUERY, {"LineItem": "lineItems"}),
-    "products": (PRODUCTS_EXPORT_QUERY, {"ProductVariant": "variants"}),
-}
-"""Per entity: the bulk query and where its child lines go (child type -> list field).
-
-Kept apart until the GraphQL connector spec (`SHOPIFY_GRAPHQL`) exists to carry them as
-`EntitySpec.export_query` / `export_children`, with `ConnectorSpec.export=SHOPIFY_BULK_EXPORT`.
-"""

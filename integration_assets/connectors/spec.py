@@ -39,7 +39,9 @@ class AuthSpec(_Frozen):
         return self
 
 
-PaginatorKind = Literal["link_header", "json_next_link", "cursor", "offset", "page_number"]
+PaginatorKind = Literal[
+    "link_header", "json_next_link", "cursor", "offset", "page_number", "graphql_cursor"
+]
 
 
 class PaginatorSpec(_Frozen):
@@ -50,6 +52,11 @@ class PaginatorSpec(_Frozen):
     - `json_next_link`: a full URL at `next_path` in the body (Klaviyo's `links.next`).
     - `cursor`: a token at `next_path` sent back as `cursor_param`.
     - `offset` / `page_number`: classic numbered paging with `offset_param` / `page_param`.
+    - `graphql_cursor`: a Relay connection (`request="graphql"` connectors). The records are
+      the connection's `nodes` (the entity's `records_path` ends in them) and its
+      `page_info_field` object beside them says `hasNextPage` and `endCursor`; the page size
+      is the GraphQL variable `page_size_param` (`first`) and the cursor goes back as the
+      variable `cursor_param` (`after`), every other variable kept.
     Paging stops when there is no next link/token or a page comes back empty.
 
     `resumable`: whether a retried extract may resume from the stored URL of the request after
@@ -70,6 +77,7 @@ class PaginatorSpec(_Frozen):
     cursor_param: str | None = None
     offset_param: str | None = None
     page_param: str | None = None
+    page_info_field: str = "pageInfo"
     resumable: bool = True
 
     @model_validator(mode="after")
@@ -79,6 +87,7 @@ class PaginatorSpec(_Frozen):
             "cursor": ("next_path", "cursor_param"),
             "offset": ("offset_param",),
             "page_number": ("page_param",),
+            "graphql_cursor": ("cursor_param",),
         }.get(self.kind, ())
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
@@ -86,6 +95,22 @@ class PaginatorSpec(_Frozen):
         if self.page_size > self.max_page_size:
             raise ValueError("page_size exceeds max_page_size")
         return self
+
+
+class CostReportSpec(_Frozen):
+    """Where a cost-budgeted vendor reports, in the answer's BODY, what a request cost and
+    what is left of the budget (dotted paths in the parsed body).
+
+    Shopify GraphQL: `extensions.cost.requestedQueryCost` (what the query was charged before
+    it ran), `actualQueryCost` (what it really cost; the difference is refunded) and
+    `throttleStatus.{currentlyAvailable, maximumAvailable, restoreRate}`.
+    """
+
+    requested_path: str
+    actual_path: str
+    available_path: str
+    maximum_path: str
+    restore_rate_path: str
 
 
 class RateLimitSpec(_Frozen):
@@ -96,6 +121,13 @@ class RateLimitSpec(_Frozen):
     what the vendor says is left: `used/limit` (Shopify's `X-Shopify-Shop-Api-Call-Limit: 3/40`)
     or `remaining` (a plain count such as Klaviyo's `RateLimit-Remaining`).
     `retry_after_header` is where a 429/503 says how long to wait (`extract/fetch.py` reads it).
+
+    `unit="cost"` is for vendors that charge each request by its computed cost instead of one
+    (Shopify GraphQL): `capacity` and `refill_per_second` are then in points, each request
+    acquires its estimated cost, and `cost_report` says where the answer's body reports the
+    real cost and what is left (the limiter refunds the difference and resyncs from it).
+    `max_request_cost` is the most a single request may cost (Shopify: 1000 points); the
+    extract stage refuses to send a request estimated above it.
     """
 
     capacity: int = Field(gt=0)
@@ -103,13 +135,26 @@ class RateLimitSpec(_Frozen):
     budget_header: str | None = None
     budget_header_format: Literal["used/limit", "remaining"] | None = None
     retry_after_header: str = "Retry-After"
+    unit: Literal["request", "cost"] = "request"
+    cost_report: CostReportSpec | None = None
+    max_request_cost: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _cost_fields_with_cost_unit(self) -> RateLimitSpec:
+        if self.unit == "request" and (
+            self.cost_report is not None or self.max_request_cost is not None
+        ):
+            raise ValueError("cost_report and max_request_cost need unit='cost'")
+        return self
 
 
 class IncrementalSpec(_Frozen):
     """How to ask only for records changed since a cursor.
 
     `params` are query parameters whose values may contain `{since}`, replaced by the cursor
-    (minus the lookback) formatted with `since_format` (a `strftime` pattern, in UTC).
+    (minus the lookback) formatted with `since_format` (a `strftime` pattern, in UTC). For a
+    GraphQL connector they are variables of the entity's query instead (Shopify:
+    `query: "updated_at:>='{since}'"`, with the document sorting by `UPDATED_AT`).
     `cursor_field` is the dotted path, inside a raw record, of the value the cursor tracks.
     """
 
@@ -210,6 +255,23 @@ class ExportSpec(_Frozen):
         return self
 
 
+class NestedConnectionSpec(_Frozen):
+    """A connection inside each record whose further pages come from a follow-up query.
+
+    `field` is the dotted path of the connection inside a record (`lineItems`); `query` is a
+    document reading that connection of one node, taking the record's id as the variable
+    `id_variable` and the paginator's page size and cursor variables (`first`, `after`);
+    `records_path` is where that answer's `nodes` are (`data.node.lineItems.nodes`, the
+    page info beside them). `page_size` is the `first` of the follow-up pages.
+    """
+
+    field: str
+    query: str
+    records_path: str
+    id_variable: str = "id"
+    page_size: int = Field(default=250, gt=0)
+
+
 class EntitySpec(_Frozen):
     """One listable resource of the vendor.
 
@@ -229,6 +291,14 @@ class EntitySpec(_Frozen):
     `primary_key` is the dotted path of the record's id in a raw record (redaction finds a
     person's records by it); `append_only` marks entities whose records never change or go
     away, which the spec refuses to reconcile.
+
+    GraphQL connectors (`ConnectorSpec.request == "graphql"`): `query` is the document that
+    lists the entity (variables: the paginator's page size and cursor, the incremental
+    ones, and `params` as further string variables); `ids_query` is the same listing
+    selecting only ids, the GraphQL counterpart of `ids_only_params` for reconciliation.
+    `nested_connections` declare the connections inside each record that a page may cut
+    short (an order with more line items than the query's `first`): the extract stage
+    fetches the rest with each one's follow-up query, so no record is silently truncated.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -243,6 +313,9 @@ class EntitySpec(_Frozen):
     rate_limit: RateLimitSpec | None = None
     ids_only_params: dict[str, str] | None = None
     description: str = ""
+    query: str | None = None
+    ids_query: str | None = None
+    nested_connections: tuple[NestedConnectionSpec, ...] = ()
     export_query: str | None = None
     """The query the connector's `ExportSpec` runs for this entity (None: no export). It
     selects what the paginated query selects, written the way the vendor's exports want it
@@ -255,9 +328,14 @@ class EntitySpec(_Frozen):
 
     @model_validator(mode="after")
     def _append_only_not_reconciled(self) -> EntitySpec:
-        if self.append_only and self.ids_only_params is not None:
+        if self.append_only and self.reconciled:
             raise ValueError(f"{self.name}: an append-only entity is not reconciled")
         return self
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether reconciliation can walk this entity's ids (GET or GraphQL)."""
+        return self.ids_only_params is not None or self.ids_query is not None
 
 
 class PersonReference(_Frozen):
@@ -282,8 +360,47 @@ class PersonSpec(_Frozen):
     references: tuple[PersonReference, ...] = ()
 
 
+RequestKind = Literal["get", "graphql"]
+
+
+class GraphQLErrorSpec(_Frozen):
+    """How a GraphQL vendor reports errors inside a 200 answer, and what each code means.
+
+    `path` is the errors array in the body; `code_path` the code inside one error. An answer
+    with errors is never landed: codes in `throttled_codes` wait for the budget the answer
+    reports and try again (not counted as a failed attempt); `retryable_codes` are retried
+    like a 5xx; `access_denied_codes` fail like a 403 (the token's scopes); `max_cost_codes`
+    fail saying the query is too expensive; anything else (syntax, validation) is permanent,
+    since sending the same document again cannot succeed.
+    """
+
+    path: str = "errors"
+    code_path: str = "extensions.code"
+    retryable_codes: tuple[str, ...] = ()
+    throttled_codes: tuple[str, ...] = ()
+    access_denied_codes: tuple[str, ...] = ()
+    max_cost_codes: tuple[str, ...] = ()
+
+
+class GraphQLSpec(_Frozen):
+    """Where a GraphQL API takes its documents: one endpoint, `POST {query, variables}`.
+
+    `path` is relative to the connector's `api_prefix` (Shopify: `graphql.json`).
+    """
+
+    path: str
+    errors: GraphQLErrorSpec = Field(default_factory=GraphQLErrorSpec)
+
+
 class ConnectorSpec(_Frozen):
-    """A vendor's API, declaratively."""
+    """A vendor's API, declaratively.
+
+    A vendor may offer several APIs (Shopify: the GraphQL Admin API, and the legacy REST
+    one); `api_id` names this one among them (`Connection.api` chooses, see the registry in
+    `connectors/__init__.py`). `request` is the request shape: `get` (query parameters on
+    each entity's path) or `graphql` (each entity's `query` document POSTed with its
+    variables to the one `graphql.path` endpoint).
+    """
 
     vendor: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -300,6 +417,29 @@ class ConnectorSpec(_Frozen):
     """The vendor's asynchronous export, used for first syncs and full refreshes of the
     entities that declare an `export_query` (see `sync/steps.py`)."""
     docs_url: str = ""
+    api_id: str = Field(default="rest", pattern=r"^[a-z][a-z0-9_]*$")
+    request: RequestKind = "get"
+    graphql: GraphQLSpec | None = None
+
+    @model_validator(mode="after")
+    def _request_shape_complete(self) -> ConnectorSpec:
+        graphql_paging = self.paginator.kind == "graphql_cursor"
+        if self.request == "get":
+            if self.graphql is not None or graphql_paging:
+                raise ValueError(f"{self.vendor}: GraphQL settings on a GET connector")
+            return self
+        if self.graphql is None or not graphql_paging:
+            raise ValueError(
+                f"{self.vendor}: a graphql connector needs `graphql` and the graphql_cursor paginator"
+            )
+        for entity in self.entities:
+            if entity.query is None:
+                raise ValueError(f"{self.vendor}/{entity.name}: a graphql entity needs `query`")
+            if entity.ids_only_params is not None:
+                raise ValueError(
+                    f"{self.vendor}/{entity.name}: use ids_query, not ids_only_params, on graphql"
+                )
+        return self
 
     @model_validator(mode="after")
     def _entity_names_unique(self) -> ConnectorSpec:

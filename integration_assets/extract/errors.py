@@ -134,3 +134,8 @@ class MalformedPageError(ExtractError):
         self.line = line
         self.column = column
         super().__init__(**details)
+
+
+class GraphQLQueryError(ExtractError):
+    """The vendor refused a GraphQL document (syntax, validation, too costly); never retried:
+    the same document would be refused the same way. The message quotes the vendor's."""

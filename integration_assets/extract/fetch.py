@@ -18,27 +18,34 @@ from typing import Any, NoReturn
 
 import httpx
 
+from integration_assets.connectors.spec import CostReportSpec, GraphQLErrorSpec
 from integration_assets.extract.errors import (
     AuthenticationError,
     ExtractError,
+    GraphQLQueryError,
     MalformedPageError,
     redact_url,
     scrub,
 )
+from integration_assets.extract.graphql_errors import GraphQLVerdict, graphql_verdict
 from integration_assets.extract.page import ExtractStats, Page
 from integration_assets.extract.paginators import PageRequest
-from integration_assets.extract.rate_limit import RateLimiter
-from integration_assets.extract.records import MalformedBody, parse_page
+from integration_assets.extract.rate_limit import CostReport, RateLimiter
+from integration_assets.extract.records import MalformedBody, locate_records, parse_json
 from integration_assets.extract.retry import (
     RETRY_AFTER_STATUSES,
     RETRYABLE_TRANSPORT_ERRORS,
     BackoffPolicy,
     parse_retry_after,
 )
+from integration_assets.paths import lookup_optional
 
 logger = logging.getLogger("integration_assets.extract")
 
 _SNIPPET_CHARS = 200
+MAX_THROTTLED_WAITS = 100
+"""Throttled answers a page waits through (they are not failed attempts) before giving up:
+a bound for a vendor that throttles for ever; the page deadline bounds the time too."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,8 @@ class StreamContext:
     `secret_env_vars` maps each secret name to the environment variable that holds it;
     `secret_values` are only used to scrub vendor text quoted in errors.
     `retry_after_header` is the header the vendor says how long to wait in (its rate-limit
-    spec's `retry_after_header`).
+    spec's `retry_after_header`). `graphql_errors` and `cost_report` come from a GraphQL
+    connector's spec: how a 200 reports errors, and where it reports the cost budget.
     """
 
     vendor: str
@@ -59,12 +67,48 @@ class StreamContext:
     secret_env_vars: Mapping[str, str]
     secret_values: tuple[str, ...]
     retry_after_header: str = "Retry-After"
+    graphql_errors: GraphQLErrorSpec | None = None
+    cost_report: CostReportSpec | None = None
 
     def secret_hint(self) -> str:
         names = ", ".join(
             f"{env} (the {self.vendor} {secret})" for secret, env in self.secret_env_vars.items()
         )
         return f"check the environment variable {names}" if names else "check the credentials"
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """One successful answer: status, headers, raw body and its parsed JSON."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    document: Any
+    attempts: int
+
+
+def cost_report(spec: CostReportSpec | None, document: Any) -> CostReport | None:
+    """The cost figures an answer's body reports (None when the spec declares none)."""
+    if spec is None or not isinstance(document, dict):
+        return None
+
+    def number(path: str) -> float | None:
+        value = lookup_optional(document, path)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)
+
+    report = CostReport(
+        requested=number(spec.requested_path),
+        actual=number(spec.actual_path),
+        available=number(spec.available_path),
+        maximum=number(spec.maximum_path),
+        restore_rate=number(spec.restore_rate_path),
+    )
+    if report == CostReport(None, None, None, None, None):
+        return None
+    return report
 
 
 @dataclass(frozen=True)
@@ -122,18 +166,40 @@ class PageFetcher:
 
     def fetch(self, request: PageRequest, number: int) -> Fetched:
         """The page at `request`, after as many attempts as the policy allows."""
+        records_path = self._context.records_path
+        exchanged = self.exchange(
+            request, validate=lambda document: locate_records(document, records_path), page=number
+        )
+        records = locate_records(exchanged.document, records_path)
+        return self._page(request, number, exchanged, records)
+
+    def exchange(
+        self,
+        request: PageRequest,
+        *,
+        validate: Callable[[Any], object] | None = None,
+        page: int | None = None,
+    ) -> Exchanged:
+        """Send `request` until an answer passes, as the policy allows; the answer parsed.
+
+        `validate` checks the parsed body and raises `MalformedBody` when it is not what was
+        asked for (retried as a malformed answer). GraphQL errors inside a 200 are classified
+        by the connector's `graphql_errors` (see `GraphQLErrorSpec`). `page` numbers the
+        request in errors.
+        """
         url = request.full_url
         malformed_seen = 0
+        throttled_waits = 0
         attempt = 0
         started = self._clock()
         while True:
             attempt += 1
-            self._stats.rate_limit_wait_seconds += self._limiter.acquire()
+            self._stats.rate_limit_wait_seconds += self._limiter.acquire(request.cost)
             self._stats.requests += 1
             delay: float | None = None
             last_status: int | None = None
             try:
-                response = self._client.get(url, headers=self._headers, timeout=self._timeout)
+                response = self._send(request, url)
             except httpx.TimeoutException as exc:
                 self._stats.timeouts += 1
                 last = f"last attempt timed out after {self._timeout:g} s ({type(exc).__name__})"
@@ -144,42 +210,82 @@ class PageFetcher:
                 body = response.content
                 _release(response)
                 self._stats.bytes += len(body)
-                self._limiter.observe(response.headers, response.elapsed.total_seconds())
+                age = response.elapsed.total_seconds()
+                self._limiter.observe(response.headers, age)
                 status = last_status = response.status_code
                 if 200 <= status < 300:
+                    problem: MalformedBody | None = None
+                    verdict: GraphQLVerdict | None = None
+                    report: CostReport | None = None
                     try:
-                        document, records = parse_page(body, self._context.records_path)
-                    except MalformedBody as problem:
+                        document = parse_json(body)
+                    except MalformedBody as exc:
+                        problem = exc
+                    else:
+                        report = cost_report(self._context.cost_report, document)
+                        if report is not None:
+                            self._limiter.observe_cost(report, request.cost, age)
+                        verdict = graphql_verdict(self._context.graphql_errors, document)
+                        if verdict is None:
+                            try:
+                                if validate is not None:
+                                    validate(document)
+                            except MalformedBody as exc:
+                                problem = exc
+                            else:
+                                return Exchanged(status, response.headers, body, document, attempt)
+                    if problem is not None:
                         self._stats.malformed += 1
                         malformed_seen += 1
                         if (
                             malformed_seen > self._policy.malformed_retries
                             or attempt >= self._policy.max_attempts
                         ):
-                            self._fail_malformed(url, number, status, attempt, problem)
+                            self._fail_malformed(request, page, status, attempt, problem)
                         last = f"last answer HTTP {status} was malformed: {problem.reason}"
-                    else:
-                        return self._page(url, number, response, body, document, records, attempt)
+                    elif verdict is not None and verdict.kind == "throttled":
+                        # Not a failure: the vendor ran nothing and said when it will.
+                        throttled_waits += 1
+                        self._stats.throttled += 1
+                        wait = self._throttled_wait(request, report, attempt)
+                        last = f"last answer was throttled ({verdict.describe()})"
+                        if throttled_waits > MAX_THROTTLED_WAITS:
+                            raise self._error(
+                                request,
+                                summary=f"throttled {throttled_waits - 1} times in a row",
+                                reason=last,
+                                status=status,
+                                attempts=attempt,
+                                hint="another app may be spending the shop's budget: run later",
+                            )
+                        attempt -= 1
+                        self._retry_after_wait(request, page, started, wait, attempt, last, status)
+                        continue
+                    elif verdict is not None and verdict.kind == "retryable":
+                        self._stats.server_errors += 1
+                        last = f"last answer carried {verdict.describe()}"
+                    elif verdict is not None:
+                        self._fail_graphql(request, verdict, status, attempt, report)
                 elif status == 429:
                     self._stats.throttled += 1
-                    delay = self._retry_after(url, response, attempt)
+                    delay = self._retry_after(request, response, attempt)
                     if delay is None:
                         delay = self._policy.delay(attempt, self._rng)
                     self._limiter.penalise(delay)
                     last = "last answer HTTP 429 (rate limited)"
                 elif status in (401, 403):
-                    self._fail_auth(url, response, attempt)
+                    self._fail_auth(request, response, attempt)
                 elif status in self._context.retryable_statuses:
                     if status >= 500:
                         self._stats.server_errors += 1
                     if status in RETRY_AFTER_STATUSES:
-                        delay = self._retry_after(url, response, attempt)
+                        delay = self._retry_after(request, response, attempt)
                     last = f"last answer HTTP {status}"
                 else:
-                    self._fail_refused(url, response, attempt)
+                    self._fail_refused(request, response, attempt)
             if attempt >= self._policy.max_attempts:
                 raise self._error(
-                    url,
+                    request,
                     summary=f"gave up after {attempt} attempts",
                     reason=last,
                     status=last_status,
@@ -187,40 +293,70 @@ class PageFetcher:
                 )
             if delay is None:
                 delay = self._policy.delay(attempt, self._rng)
-            self._check_deadline(url, started, delay, attempt, last, last_status)
-            logger.warning(
-                "%s/%s (connection %r): page %d attempt %d failed (%s); retrying in %.2f s",
-                self._context.vendor,
-                self._context.entity,
-                self._context.connection,
-                number,
-                attempt,
-                last,
-                delay,
+            self._retry_after_wait(request, page, started, delay, attempt, last, last_status)
+
+    def _send(self, request: PageRequest, url: str) -> httpx.Response:
+        if request.is_post:
+            return self._client.post(
+                url,
+                headers={**self._headers, "Content-Type": "application/json"},
+                content=request.content,
+                timeout=self._timeout,
             )
-            self._stats.retries += 1
-            self._stats.retry_wait_seconds += delay
-            if delay > 0:
-                self._sleep(delay)
+        return self._client.get(url, headers=self._headers, timeout=self._timeout)
+
+    def _retry_after_wait(
+        self,
+        request: PageRequest,
+        page: int | None,
+        started: float,
+        delay: float,
+        attempt: int,
+        last: str,
+        status: int | None,
+    ) -> None:
+        self._check_deadline(request, started, delay, attempt, last, status)
+        logger.warning(
+            "%s/%s (connection %r): %s attempt %d failed (%s); retrying in %.2f s",
+            self._context.vendor,
+            self._context.entity,
+            self._context.connection,
+            f"page {page}" if page is not None else "request",
+            attempt,
+            last,
+            delay,
+        )
+        self._stats.retries += 1
+        self._stats.retry_wait_seconds += delay
+        if delay > 0:
+            self._sleep(delay)
+
+    def _throttled_wait(
+        self, request: PageRequest, report: CostReport | None, attempt: int
+    ) -> float:
+        """Seconds until the bucket holds the points the request needs, by the vendor's own
+        figures (requested cost, what is available, the restore rate); else the backoff."""
+        needed = report.requested if report and report.requested is not None else request.cost
+        wait = report.wait_for(needed) if report is not None else None
+        if wait is None:
+            return self._policy.delay(attempt + 1, self._rng)
+        return wait
 
     def _page(
         self,
-        url: str,
+        request: PageRequest,
         number: int,
-        response: httpx.Response,
-        body: bytes,
-        document: Any,
+        exchanged: Exchanged,
         records: list[dict[str, Any]],
-        attempts: int,
     ) -> Fetched:
         page = Page(
             number=number,
-            url=redact_url(url),
-            status=response.status_code,
-            body=body,
+            url=redact_url(request.full_url),
+            status=exchanged.status,
+            body=exchanged.body,
             records=records,
             fetched_at=datetime.now(UTC),
-            attempts=attempts,
+            attempts=exchanged.attempts,
         )
         self._stats.pages += 1
         self._stats.records += len(records)
@@ -233,11 +369,11 @@ class PageFetcher:
             len(records),
             page.url,
         )
-        return Fetched(page=page, document=document, headers=response.headers)
+        return Fetched(page=page, document=exchanged.document, headers=exchanged.headers)
 
     def _check_deadline(
         self,
-        url: str,
+        request: PageRequest,
         started: float,
         delay: float,
         attempt: int,
@@ -254,7 +390,7 @@ class PageFetcher:
         if elapsed + delay <= self._page_deadline:
             return
         raise self._error(
-            url,
+            request,
             summary=f"gave up after {attempt} attempts in {elapsed:.0f} s",
             reason=f"{last}; another try would start past this page's "
             f"{self._page_deadline:.0f} s deadline",
@@ -263,12 +399,14 @@ class PageFetcher:
             hint="the vendor is struggling: run the sync again later",
         )
 
-    def _retry_after(self, url: str, response: httpx.Response, attempt: int) -> float | None:
+    def _retry_after(
+        self, request: PageRequest, response: httpx.Response, attempt: int
+    ) -> float | None:
         """The vendor's Retry-After in seconds (None if absent), refusing absurdly long ones."""
         seconds = parse_retry_after(response.headers.get(self._context.retry_after_header))
         if seconds is not None and seconds > self._max_retry_after:
             raise self._error(
-                url,
+                request,
                 summary=f"the vendor asked us to wait {seconds:.0f} s",
                 reason=f"HTTP {response.status_code} with Retry-After beyond the "
                 f"{self._max_retry_after:.0f} s this run accepts",
@@ -278,7 +416,7 @@ class PageFetcher:
             )
         return seconds
 
-    def _fail_auth(self, url: str, response: httpx.Response, attempt: int) -> NoReturn:
+    def _fail_auth(self, request: PageRequest, response: httpx.Response, attempt: int) -> NoReturn:
         status = response.status_code
         if status == 401:
             summary, reason = "authentication failed", "HTTP 401 Unauthorized"
@@ -293,7 +431,7 @@ class PageFetcher:
         if snippet:
             reason += f" ({snippet})"
         raise self._error(
-            url,
+            request,
             summary=summary,
             reason=reason,
             status=status,
@@ -302,12 +440,14 @@ class PageFetcher:
             kind=AuthenticationError,
         )
 
-    def _fail_refused(self, url: str, response: httpx.Response, attempt: int) -> NoReturn:
+    def _fail_refused(
+        self, request: PageRequest, response: httpx.Response, attempt: int
+    ) -> NoReturn:
         status = response.status_code
         if 300 <= status < 400:
             location = redact_url(response.headers.get("Location", "?"))
             raise self._error(
-                url,
+                request,
                 summary="unexpected redirect",
                 reason=f"HTTP {status} to {location}",
                 status=status,
@@ -316,7 +456,7 @@ class PageFetcher:
             )
         snippet = self._snippet(response)
         raise self._error(
-            url,
+            request,
             summary="request refused",
             reason=f"HTTP {status}" + (f": {snippet}" if snippet else ""),
             status=status,
@@ -325,16 +465,22 @@ class PageFetcher:
         )
 
     def _fail_malformed(
-        self, url: str, number: int, status: int, attempt: int, problem: MalformedBody
+        self,
+        request: PageRequest,
+        number: int | None,
+        status: int,
+        attempt: int,
+        problem: MalformedBody,
     ) -> NoReturn:
+        what = f"page {number}" if number is not None else "the answer"
         raise MalformedPageError(
-            page=number,
+            page=number or 0,
             vendor=self._context.vendor,
             connection=self._context.connection,
             entity=self._context.entity,
-            method="GET",
-            url=url,
-            summary=f"page {number} was malformed after {attempt} attempts",
+            method=request.method,
+            url=request.full_url,
+            summary=f"{what} was malformed after {attempt} attempts",
             reason=f"HTTP {status}, {problem.reason}",
             status=status,
             attempts=attempt,
@@ -343,9 +489,56 @@ class PageFetcher:
             column=problem.column,
         )
 
+    def _fail_graphql(
+        self,
+        request: PageRequest,
+        verdict: GraphQLVerdict,
+        status: int,
+        attempt: int,
+        report: CostReport | None,
+    ) -> NoReturn:
+        """A GraphQL error that sending the same document again cannot cure."""
+        query = verdict.operation_of(request.document)
+        messages = scrub(verdict.describe(), self._context.secret_values)
+        if verdict.kind == "access_denied":
+            raise self._error(
+                request,
+                summary=f"permission denied to query {query}",
+                reason=messages,
+                status=status,
+                attempts=attempt,
+                hint=f"the credential lacks a scope {self._context.entity} needs: "
+                f"{self._context.secret_hint()} and its scopes",
+                kind=AuthenticationError,
+            )
+        if verdict.kind == "max_cost":
+            cost = (
+                f" (requested {report.requested:g} points)" if report and report.requested else ""
+            )
+            raise self._error(
+                request,
+                summary=f"query {query} costs more than the vendor allows in one query{cost}",
+                reason=messages,
+                status=status,
+                attempts=attempt,
+                hint="lower the page size or the `first` of nested connections in the "
+                "connector's query; not retried",
+                kind=GraphQLQueryError,
+            )
+        raise self._error(
+            request,
+            summary=f"the vendor refused query {query}",
+            reason=messages,
+            status=status,
+            attempts=attempt,
+            hint="the connector's query does not fit the vendor's schema or API version; "
+            "not retried, since sending the same document again cannot succeed",
+            kind=GraphQLQueryError,
+        )
+
     def _error(
         self,
-        url: str,
+        request: PageRequest,
         *,
         summary: str,
         reason: str,
@@ -358,8 +551,8 @@ class PageFetcher:
             vendor=self._context.vendor,
             connection=self._context.connection,
             entity=self._context.entity,
-            method="GET",
-            url=url,
+            method=request.method,
+            url=request.full_url,
             summary=summary,
             reason=reason,
             status=status,

@@ -14,12 +14,13 @@ so `PageStream` also refuses to request the same URL twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import httpx
+import orjson
 
 from integration_assets.connectors.spec import PaginatorSpec
 from integration_assets.extract.headers import header
@@ -28,12 +29,26 @@ from integration_assets.paths import lookup_optional
 Params = tuple[tuple[str, str], ...]
 
 
+Variables = tuple[tuple[str, Any], ...]
+STORED_POST_PREFIX = "{"
+"""A stored POST request is JSON (`PageRequest.stored`); a stored GET request is its URL."""
+
+
 @dataclass(frozen=True)
 class PageRequest:
-    """One GET to make: a URL plus query parameters to add to it (none for vendor next links)."""
+    """One request to make: a GET of a URL plus query parameters to add to it (none for vendor
+    next links), or a POST of a GraphQL `document` with `variables` to the URL.
+
+    `cost` is what the request is expected to cost against a cost-based budget (1 for a
+    request-counted one); it is not part of the request's identity.
+    """
 
     url: str
     params: Params = ()
+    method: str = "GET"
+    document: str | None = None
+    variables: Variables = ()
+    cost: float = field(default=1.0, compare=False)
 
     @cached_property
     def full_url(self) -> str:
@@ -47,6 +62,41 @@ class PageRequest:
             url = url.copy_merge_params(list(self.params))
         return str(url)
 
+    @property
+    def is_post(self) -> bool:
+        return self.method == "POST"
+
+    @cached_property
+    def content(self) -> bytes | None:
+        """The body to send: `{"query", "variables"}` as JSON for a GraphQL POST, else None."""
+        if not self.is_post:
+            return None
+        return orjson.dumps({"query": self.document or "", "variables": dict(self.variables)})
+
+    @cached_property
+    def identity(self) -> str:
+        """What makes two requests the same request (the walk's loop check compares these):
+        the URL for a GET; method, URL, document and variables for a POST."""
+        if not self.is_post:
+            return self.full_url
+        return self.stored
+
+    @cached_property
+    def stored(self) -> str:
+        """The request as one string, for landing's resume point: the URL of a GET, a JSON
+        object (method, url, query, variables) of a POST. Holds no header, so no secret."""
+        if not self.is_post:
+            return self.full_url
+        return orjson.dumps(
+            {
+                "method": self.method,
+                "url": self.full_url,
+                "query": self.document,
+                "variables": dict(self.variables),
+            },
+            option=orjson.OPT_SORT_KEYS,
+        ).decode()
+
     def param(self, name: str) -> str | None:
         """The last value given for `name` among the added params."""
         value = None
@@ -58,7 +108,35 @@ class PageRequest:
     def with_param(self, name: str, value: str) -> PageRequest:
         """The same request with `name` set to `value` (replacing any earlier value)."""
         kept = tuple((key, val) for key, val in self.params if key != name)
-        return PageRequest(self.url, (*kept, (name, value)))
+        return replace(self, params=(*kept, (name, value)))
+
+    def variable(self, name: str) -> Any:
+        """The value of GraphQL variable `name`, None when unset."""
+        return dict(self.variables).get(name)
+
+    def with_variable(self, name: str, value: Any) -> PageRequest:
+        """The same POST with variable `name` set to `value` (replacing any earlier value)."""
+        kept = tuple((key, val) for key, val in self.variables if key != name)
+        return replace(self, variables=(*kept, (name, value)))
+
+    @classmethod
+    def from_stored(cls, text: str) -> PageRequest:
+        """The request `stored` describes (a URL is a GET with the query left in the URL)."""
+        if not text.startswith(STORED_POST_PREFIX):
+            return cls(text)
+        try:
+            data = orjson.loads(text)
+            variables = data.get("variables") or {}
+            if not isinstance(data["url"], str) or not isinstance(variables, dict):
+                raise TypeError("url or variables of the wrong type")
+            return cls(
+                url=data["url"],
+                method=str(data.get("method", "POST")),
+                document=data.get("query"),
+                variables=tuple(variables.items()),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"stored request is not readable ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -240,22 +318,49 @@ class PageNumberPaginator:
         return current.with_param(self.page_param, str(page + 1))
 
 
-def resume_request(spec: PaginatorSpec, url: str) -> PageRequest:
-    """The request a stored next URL stands for, so a walk can go on from it.
+class GraphQLCursorPaginator:
+    """A Relay connection: `pageInfo {hasNextPage endCursor}` beside the records' `nodes`,
+    the cursor sent back as the variable `cursor_param` with every other variable kept."""
 
-    A vendor's next link is followed exactly as given. The other kinds keep their parameters
-    in `PageRequest.params` (the paginators read and replace the token, offset or page there),
-    so the query is split back into them.
+    def __init__(self, records_path: str, page_info_field: str, cursor_param: str) -> None:
+        parent, _, _ = records_path.rpartition(".")
+        self.page_info_path = f"{parent}.{page_info_field}" if parent else page_info_field
+        self.cursor_param = cursor_param
+
+    def next_request(
+        self, current: PageRequest, headers: Mapping[str, str], body: Any, record_count: int
+    ) -> PageRequest | None:
+        if record_count == 0:
+            return None
+        page_info = lookup_optional(body, self.page_info_path)
+        if not isinstance(page_info, dict) or page_info.get("hasNextPage") is not True:
+            return None
+        cursor = page_info.get("endCursor")
+        if not isinstance(cursor, str) or not cursor:
+            return None
+        return current.with_variable(self.cursor_param, cursor)
+
+
+def resume_request(spec: PaginatorSpec, stored: str) -> PageRequest:
+    """The request a stored next request stands for, so a walk can go on from it.
+
+    A vendor's next link is followed exactly as given. The other GET kinds keep their
+    parameters in `PageRequest.params` (the paginators read and replace the token, offset or
+    page there), so the query is split back into them. A POST was stored whole (see
+    `PageRequest.stored`). Raises ValueError when the stored text is not a request.
     """
+    if stored.startswith(STORED_POST_PREFIX):
+        return PageRequest.from_stored(stored)
     if spec.kind in ("link_header", "json_next_link"):
-        return PageRequest(url)
-    parts = urlsplit(url)
+        return PageRequest(stored)
+    parts = urlsplit(stored)
     base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     return PageRequest(base, tuple(parse_qsl(parts.query, keep_blank_values=True)))
 
 
-def paginator_for(spec: PaginatorSpec) -> Paginator:
-    """The paginator implementing `spec.kind` (the spec validated that its fields are set)."""
+def paginator_for(spec: PaginatorSpec, records_path: str = "") -> Paginator:
+    """The paginator implementing `spec.kind` (the spec validated that its fields are set);
+    `records_path` locates a GraphQL connection's page info beside its records."""
     if spec.kind == "link_header":
         return LinkHeaderPaginator()
     if spec.kind == "json_next_link":
@@ -264,6 +369,9 @@ def paginator_for(spec: PaginatorSpec) -> Paginator:
     if spec.kind == "cursor":
         assert spec.next_path is not None and spec.cursor_param is not None
         return CursorPaginator(spec.next_path, spec.cursor_param)
+    if spec.kind == "graphql_cursor":
+        assert spec.cursor_param is not None
+        return GraphQLCursorPaginator(records_path, spec.page_info_field, spec.cursor_param)
     if spec.kind == "offset":
         assert spec.offset_param is not None
         return OffsetPaginator(spec.offset_param)

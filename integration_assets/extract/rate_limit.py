@@ -41,11 +41,37 @@ REDIS_URL_ENV_VAR = "REDIS_URL"
 DEFAULT_REDIS_PREFIX = "integration_assets:ratelimit"
 
 
+@dataclass(frozen=True)
+class CostReport:
+    """What a cost-budgeted vendor said about one answer (`RateLimitSpec.cost_report`).
+
+    `actual` is None when the request was not run (throttled): nothing was charged.
+    """
+
+    requested: float | None
+    actual: float | None
+    available: float | None
+    maximum: float | None
+    restore_rate: float | None
+
+    def wait_for(self, cost: float) -> float | None:
+        """Seconds until the bucket holds `cost` points at the reported restore rate."""
+        if self.available is None or not self.restore_rate or self.restore_rate <= 0:
+            return None
+        return max(0.0, (cost - self.available) / self.restore_rate)
+
+
 class RateLimiter(Protocol):
     """What the extract stage needs from a limiter."""
 
-    def acquire(self) -> float:
-        """Block until one request fits the budget; return the seconds waited."""
+    def acquire(self, amount: float = 1.0) -> float:
+        """Block until `amount` (one request, or a request's cost in points) fits the
+        budget; return the seconds waited."""
+        ...
+
+    def observe_cost(self, report: CostReport, charged: float, age_seconds: float = 0.0) -> None:
+        """Settle a cost-budgeted answer: refund what `charged` overestimated (or all of it,
+        when the vendor did not run the request) and resync from the reported budget."""
         ...
 
     def observe(self, headers: Mapping[str, str], age_seconds: float = 0.0) -> None:
@@ -67,14 +93,21 @@ class RateLimiterUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class RateLimitKey:
-    """Whose budget: a vendor account, or one endpoint of it when the entity has its own."""
+    """Whose budget: a vendor account, or one endpoint of it when the entity has its own.
+
+    `api` keeps the budgets of a vendor's APIs apart (Shopify's REST and GraphQL Admin APIs
+    have separate buckets); None for a vendor's only or request-counted API, so existing
+    keys stay as they were.
+    """
 
     vendor: str
     account: str
     entity: str | None = None
+    api: str | None = None
 
     def as_string(self) -> str:
-        parts = [self.vendor, self.account] + ([self.entity] if self.entity else [])
+        vendor = f"{self.vendor}.{self.api}" if self.api else self.vendor
+        parts = [vendor, self.account] + ([self.entity] if self.entity else [])
         return ":".join(parts)
 
 
@@ -116,6 +149,10 @@ class BucketStore(Protocol):
         within `slack` seconds of the bucket's own `tat` (or of `now`, if it is empty)."""
         ...
 
+    def refund(self, now: float, seconds: float) -> None:
+        """Give back `seconds` of reserved time (never below an empty bucket)."""
+        ...
+
 
 class LocalBucketStore:
     """In-process store, guarded by a lock so threads share it safely."""
@@ -134,8 +171,13 @@ class LocalBucketStore:
             if floor > max(self._tat, now) + slack:
                 self._tat = floor
 
+    def refund(self, now: float, seconds: float) -> None:
+        with self._lock:
+            self._tat = max(now, self._tat - max(0.0, seconds))
 
-# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise"), now, interval, tolerance, floor, slack.
+
+# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise" | "refund"), now, interval (the seconds
+# reserved or refunded), tolerance, floor, slack.
 # Returns the wait in seconds as a string (Lua numbers would be truncated to integers).
 _LUA = """
 local now = tonumber(ARGV[2])
@@ -150,6 +192,9 @@ if ARGV[1] == 'reserve' then
   tat = tat + tonumber(ARGV[3])
   wait = tat - tonumber(ARGV[4]) - now
   if wait < 0 then wait = 0 end
+elseif ARGV[1] == 'refund' then
+  tat = tat - tonumber(ARGV[3])
+  if tat < now then tat = now end
 else
   local floor = tonumber(ARGV[5])
   if floor > tat + tonumber(ARGV[6]) then tat = floor end
@@ -202,12 +247,21 @@ class RedisBucketStore:
     def raise_to(self, now: float, floor: float, slack: float = 0.0) -> None:
         self._run("raise", now, floor=floor, slack=slack)
 
+    def refund(self, now: float, seconds: float) -> None:
+        self._run("refund", now, interval=max(0.0, seconds))
+
 
 class LeakyBucketLimiter:
     """A `RateLimiter` for one `RateLimitSpec` over a store; clock and sleep are injectable.
 
     Tests pass a fake clock and a sleep that records and advances it, so they observe the sleeps
     the limiter asks for without waiting.
+
+    For a cost budget (`spec.unit == "cost"`) the bucket's unit is one point: a request
+    reserves its estimated cost (GCRA takes any weight: `tat` moves by cost times interval), the
+    answer refunds what the vendor did not charge and resyncs from the budget it reports in
+    its body. The vendor's reported maximum and restore rate replace the spec's (a shop on a
+    bigger plan than the default is paced by its own figures from its first answer on).
     """
 
     def __init__(
@@ -223,15 +277,23 @@ class LeakyBucketLimiter:
         self.store = store
         self._clock = clock
         self._sleep = sleep
-        self.interval = 1.0 / spec.refill_per_second
-        usable = max(1, spec.capacity - max(0, headroom))
+        self._headroom = max(0, headroom)
+        self._resize(float(spec.capacity), spec.refill_per_second)
+
+    def _resize(self, capacity: float, refill_per_second: float) -> None:
+        self.capacity = capacity
+        self.refill_per_second = refill_per_second
+        self.interval = 1.0 / refill_per_second
+        usable = max(1.0, capacity - self._headroom)
         self.tolerance = usable * self.interval
         # How far above our own estimate a vendor's report may be and still be no news: the
         # headroom absorbs that many requests, half a request more absorbs rounding.
-        self.slack = (max(0, headroom) + 0.5) * self.interval
+        self.slack = (self._headroom + 0.5) * self.interval
 
-    def acquire(self) -> float:
-        wait = self.store.reserve(self._clock(), self.interval, self.tolerance)
+    def acquire(self, amount: float = 1.0) -> float:
+        # More than the bucket holds could never fit: it waits for an empty bucket instead.
+        weight = min(max(amount, 0.0), self.tolerance / self.interval)
+        wait = self.store.reserve(self._clock(), weight * self.interval, self.tolerance)
         if wait > 0:
             self._sleep(wait)
         return wait
@@ -254,6 +316,22 @@ class LeakyBucketLimiter:
         sent = now - max(0.0, age_seconds)
         self.store.raise_to(now, sent + level * self.interval, slack=self.slack)
 
+    def observe_cost(self, report: CostReport, charged: float, age_seconds: float = 0.0) -> None:
+        now = self._clock()
+        charged = min(max(charged, 0.0), self.tolerance / self.interval)
+        refund = charged if report.actual is None else charged - report.actual
+        if refund > 0:
+            self.store.refund(now, refund * self.interval)
+        reported = (report.maximum or 0.0, report.restore_rate or 0.0)
+        if min(reported) > 0 and reported != (self.capacity, self.refill_per_second):
+            self._resize(*reported)
+        if report.available is None:
+            return
+        # As for headers, only ever raise (a lower level is stale next to requests in flight).
+        used = max(0.0, self.capacity - report.available)
+        sent = now - max(0.0, age_seconds)
+        self.store.raise_to(now, sent + used * self.interval, slack=self.slack)
+
     def penalise(self, retry_after_seconds: float) -> None:
         # The bucket is full until now + retry_after: the next slot opens then.
         now = self._clock()
@@ -264,8 +342,11 @@ class LeakyBucketLimiter:
 class UnlimitedLimiter:
     """A limiter that never waits; for tools that page a local fixture or a vendor with no limit."""
 
-    def acquire(self) -> float:
+    def acquire(self, amount: float = 1.0) -> float:
         return 0.0
+
+    def observe_cost(self, report: CostReport, charged: float, age_seconds: float = 0.0) -> None:
+        return None
 
     def observe(self, headers: Mapping[str, str], age_seconds: float = 0.0) -> None:
         return None
@@ -342,8 +423,9 @@ def limiter_for(
 
     The entity's own `rate_limit` wins when it has one (Klaviyo budgets each endpoint), and its
     name then joins the key; otherwise the whole account shares the connector's budget, which a
-    connection's `budget` may resize (a Shopify Plus shop has ten times the default). Redis is
-    used when `redis_url` is given or `REDIS_URL` is set.
+    connection's `budget` may resize (a Shopify Plus shop has ten times the default), in the
+    budget's own unit (requests, or points for a cost budget). Each API of a vendor has its own
+    bucket (`RateLimitKey.api`). Redis is used when `redis_url` is given or `REDIS_URL` is set.
     """
     entity_spec = connector.entity(entity)
     spec = entity_spec.rate_limit or connector.rate_limit
@@ -352,7 +434,12 @@ def limiter_for(
             update={"capacity": budget.capacity, "refill_per_second": budget.refill_per_second}
         )
     key = RateLimitKey(
-        connector.vendor, account, entity_spec.name if entity_spec.rate_limit else None
+        connector.vendor,
+        account,
+        entity_spec.name if entity_spec.rate_limit else None,
+        # A vendor's APIs have budgets of their own; the request-counted GET API keeps the
+        # key it always had.
+        api=connector.api_id if connector.request != "get" else None,
     )
     url = redis_url if redis_url is not None else os.environ.get(REDIS_URL_ENV_VAR) or None
     return shared_limiter(

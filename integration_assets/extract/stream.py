@@ -32,8 +32,16 @@ import httpx
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.origin import describe_origin, same_origin
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
-from integration_assets.extract.errors import ExtractError, redact_url
+from integration_assets.extract.errors import ExtractError, looks_secret, redact_url
 from integration_assets.extract.fetch import PageFetcher, StreamContext
+from integration_assets.extract.graphql import (
+    NestedCompleter,
+    finish_page,
+    first_graphql_request,
+    graphql_endpoint,
+    page_error,
+    with_cost,
+)
 from integration_assets.extract.headers import header
 from integration_assets.extract.page import ExtractStats, Page
 from integration_assets.extract.paginators import PageRequest, paginator_for
@@ -91,6 +99,17 @@ def first_request(
     return PageRequest(api_base_url.rstrip("/") + "/" + entity.path.lstrip("/"), tuple(params))
 
 
+def new_client(timeout_seconds: float) -> httpx.Client:
+    """One HTTP/1.1 keep-alive connection, no redirects followed (credentials stay home)."""
+    return httpx.Client(
+        http1=True,
+        http2=False,
+        timeout=httpx.Timeout(timeout_seconds),
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        follow_redirects=False,
+    )
+
+
 def request_headers(
     spec: ConnectorSpec, secrets: Mapping[str, str], user_agent: str
 ) -> dict[str, str]:
@@ -108,7 +127,14 @@ class PageStream:
     """Iterate the pages of one entity of one connection; read `stats` at any time.
 
     `params` override or extend the entity's query parameters on the first request (the
-    paginator carries them on), as the id walk of reconciliation does.
+    paginator carries them on); for a GraphQL connector they are variables of its query.
+    `ids_only` walks ids only, as reconciliation does: the entity's `ids_only_params` (GET)
+    or its `ids_query` (GraphQL).
+
+    GraphQL connectors POST the entity's document to the one endpoint; the page size is the
+    largest whose estimated cost fits the vendor's single-query maximum (an explicit
+    `settings.page_size` above it is refused), and each page's nested connections are
+    completed and flattened before it is yielded (see `extract.graphql`).
 
     Single use: iterate it once. Leaving the loop early (break, exception) closes the client
     it created; a client passed in is left open for its owner. `resume_from` starts the walk
@@ -128,6 +154,7 @@ class PageStream:
         limiter: RateLimiter | None = None,
         client: httpx.Client | None = None,
         params: Mapping[str, str] | None = None,
+        ids_only: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -151,14 +178,30 @@ class PageStream:
         self._headers = request_headers(spec, resolved, self.settings.user_agent)
         self._secret_values = tuple(resolved[s] for s in spec.auth.secrets)
         self.timeout_seconds = self.settings.timeout_seconds or connection.timeout_seconds
-        self.first_request = first_request(
-            spec,
-            self.entity,
-            connection.api_base_url,
-            since=since,
-            page_size=page_size_for(spec, self.entity, self.settings),
-            params=params,
-        )
+        base_url = connection.api_base_url_for(spec)
+        page_size = page_size_for(spec, self.entity, self.settings)
+        if spec.request == "graphql":
+            self.first_request = first_graphql_request(
+                spec,
+                self.entity,
+                base_url,
+                since_text=(
+                    format_since(since, self.entity.incremental.since_format)
+                    if since is not None and self.entity.incremental is not None
+                    else None
+                ),
+                page_size=page_size,
+                explicit_page_size=self.settings.page_size is not None,
+                ids_only=ids_only,
+                variables=params,
+            )
+        else:
+            extra = (
+                {**(self.entity.ids_only_params or {}), **(params or {})} if ids_only else params
+            )
+            self.first_request = first_request(
+                spec, self.entity, base_url, since=since, page_size=page_size, params=extra
+            )
         self._limiter = limiter or limiter_for(
             spec, entity, connection.name, budget=connection.rate_limit
         )
@@ -198,13 +241,7 @@ class PageStream:
             self._client = None
 
     def _new_client(self) -> httpx.Client:
-        return httpx.Client(
-            http1=True,
-            http2=False,
-            timeout=httpx.Timeout(self.timeout_seconds),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            follow_redirects=False,
-        )
+        return new_client(self.timeout_seconds)
 
     def _pages(self) -> Iterator[Page]:
         started = self._clock()
@@ -224,6 +261,8 @@ class PageStream:
                 retry_after_header=(
                     self.entity.rate_limit or self.spec.rate_limit
                 ).retry_after_header,
+                graphql_errors=self.spec.graphql.errors if self.spec.graphql else None,
+                cost_report=(self.entity.rate_limit or self.spec.rate_limit).cost_report,
             ),
             limiter=self._limiter,
             policy=self.settings.backoff(),
@@ -235,15 +274,27 @@ class PageStream:
             clock=self._clock,
             rng=self._rng,
         )
-        paginator = paginator_for(self.spec.paginator)
+        paginator = paginator_for(self.spec.paginator, self.entity.records_path)
+        completer = (
+            NestedCompleter(
+                self.spec,
+                self.entity,
+                graphql_endpoint(self.spec, self.connection.api_base_url_for(self.spec)),
+                fetcher,
+            )
+            if self.spec.request == "graphql" and self.entity.nested_connections
+            else None
+        )
         request: PageRequest | None = self._resume_from or self.first_request
+        if request is not None and request.is_post:
+            request = with_cost(self.spec, request)
         seen: set[str] = set()
         number = self._first_page - 1
         requested_at = datetime.now(UTC)
         try:
             while request is not None:
                 number += 1
-                seen.add(request.full_url)
+                seen.add(request.identity)
                 fetched = fetcher.fetch(request, number)
                 self.stats.seconds = self._clock() - started
                 if self.walk_started_at is None:
@@ -259,7 +310,7 @@ class PageStream:
                         vendor=self.spec.vendor,
                         connection=self.connection.name,
                         entity=self.entity.name,
-                        method="GET",
+                        method=following.method,
                         url=describe_origin(following.full_url),
                         summary=f"next-page link after page {number} leaves the connection's origin",
                         reason=(
@@ -271,19 +322,36 @@ class PageStream:
                         status=fetched.page.status,
                         attempts=1,
                     )
-                if following is not None and following.full_url in seen:
+                if following is not None and following.identity in seen:
                     raise ExtractError(
                         vendor=self.spec.vendor,
                         connection=self.connection.name,
                         entity=self.entity.name,
-                        method="GET",
+                        method=following.method,
                         url=following.full_url,
                         summary=f"pagination loop after page {number}",
                         reason="the vendor pointed back to a page already read",
                         status=fetched.page.status,
                         attempts=1,
                     )
-                yield replace(fetched.page, next_url=_storable(following), last=following is None)
+                page = fetched.page
+                if self.spec.request == "graphql":
+                    # After the paginator read the page info: completing nested connections
+                    # and flattening them rewrites the document.
+                    page = finish_page(
+                        page,
+                        fetched.document,
+                        completer,
+                        fail=page_error(
+                            self.spec,
+                            self.connection.name,
+                            self.entity.name,
+                            request,
+                            number,
+                            page.status,
+                        ),
+                    )
+                yield replace(page, next_url=_storable(following), last=following is None)
                 request = following
         finally:
             self.stats.seconds = self._clock() - started
@@ -293,11 +361,14 @@ class PageStream:
 
 
 def _storable(request: PageRequest | None) -> str | None:
-    """The next request's URL if it may be stored (no credential-looking parameter)."""
+    """The next request as landing stores it (`PageRequest.stored`), if it may be stored:
+    no credential-looking query parameter or GraphQL variable name."""
     if request is None:
         return None
     url = request.full_url
-    return url if redact_url(url) == url else None
+    if redact_url(url) != url or any(looks_secret(name) for name, _ in request.variables):
+        return None
+    return request.stored
 
 
 def extract_pages(

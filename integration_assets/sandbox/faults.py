@@ -45,6 +45,15 @@ class FaultSettings:
     type_drift: float = 0.0
     """Fraction of records whose drift field changes type (e.g. `verified_email: "yes"`)."""
     rate_limits: bool = True
+    graphql_error_rate: float = 0.0
+    """Fraction of Shopify GraphQL answers that come back 200 with `data: null` and an
+    INTERNAL_SERVER_ERROR in `errors` (Shopify's "Internal error. Looks like something went
+    wrong on our end.")."""
+    graphql_throttled_rate: float = 0.0
+    """Fraction of Shopify GraphQL requests answered THROTTLED whatever the bucket holds."""
+    deprecated_reason: str | None = None
+    """When set, every Shopify answer (REST and GraphQL) carries
+    `X-Shopify-API-Deprecated-Reason` with this value (a URL), as for a deprecated version."""
     seed: int = 0
 
     def with_changes(self, **changes: Any) -> FaultSettings:
@@ -66,7 +75,13 @@ class FaultSettings:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    if name in {"error_rate", "timeout_rate", "type_drift"}:
+    if name in {
+        "error_rate",
+        "timeout_rate",
+        "type_drift",
+        "graphql_error_rate",
+        "graphql_throttled_rate",
+    }:
         number = 1.0 if value is True else 0.0 if value in (False, None) else float(value)
         if not 0.0 <= number <= 1.0:
             raise ValueError(f"{name} must be within [0, 1], got {value!r}")
@@ -89,6 +104,8 @@ def _coerce(name: str, value: Any) -> Any:
         return bool(value)
     if name == "seed":
         return int(value)
+    if name == "deprecated_reason":
+        return None if value in (None, "") else str(value)
     return value
 
 
@@ -118,6 +135,8 @@ class FaultEngine:
         self._error_key = salt(self.settings.seed, "faults.error")
         self._timeout_key = salt(self.settings.seed, "faults.timeout")
         self._drift_key = salt(self.settings.seed, "faults.drift")
+        self._graphql_error_key = salt(self.settings.seed, "faults.graphql_error")
+        self._graphql_throttle_key = salt(self.settings.seed, "faults.graphql_throttle")
 
     def next_request(self) -> RequestFault:
         """Decide whether the next vendor request errors or stalls."""
@@ -134,6 +153,16 @@ class FaultEngine:
         ):
             delay = settings.timeout_seconds
         return RequestFault(status, delay)
+
+    def graphql_error(self) -> bool:
+        """Whether the current request's GraphQL answer is an error inside a 200."""
+        rate = self.settings.graphql_error_rate
+        return bool(rate) and unit(draw(self._graphql_error_key, self._number)) < rate
+
+    def graphql_throttled(self) -> bool:
+        """Whether the current GraphQL request is throttled whatever its bucket holds."""
+        rate = self.settings.graphql_throttled_rate
+        return bool(rate) and unit(draw(self._graphql_throttle_key, self._number)) < rate
 
     def malformed(self, entity: str, page: int) -> bool:
         """Whether this serving of page `page` of `entity` must be truncated."""

@@ -2,8 +2,8 @@
 
 Vendor listings never show deleted records (no tombstones), so an incremental sync, and even
 a full refresh, cannot see a deletion. Reconciliation walks the entity's ids only (the
-vendor's sparse field option, `EntitySpec.ids_only_params`, through the same `PageStream` a
-sync uses) and then, in one transaction:
+vendor's sparse field option, `EntitySpec.ids_only_params`, or a GraphQL vendor's id query,
+`EntitySpec.ids_query`, through the same `PageStream` a sync uses) and then, in one transaction:
 
 - marks `_deleted_at = now` on rows of this connection whose key the walk did not see AND
   that were synced before the walk began (`_synced_at < walk start`): a record created and
@@ -94,8 +94,12 @@ class ReconcileResult:
 
 def _check_reconcilable(target: SyncTarget) -> TableSchema:
     entity = target.entity
-    if entity.ids_only_params is None:
-        why = "it is append-only" if entity.append_only else "its spec has no ids_only_params"
+    if not entity.reconciled:
+        why = (
+            "it is append-only"
+            if entity.append_only
+            else "its spec has no ids_only_params (or ids_query)"
+        )
         raise ReconcileError(f"{target.connection.vendor}/{entity.name} is not reconciled: {why}")
     root = target.mapping.tables[0]
     if len(root.primary_key) != 1:
@@ -127,7 +131,7 @@ def walk_ids(
         target.connection,
         settings=settings,
         client=client,
-        params=target.entity.ids_only_params,
+        ids_only=True,
     )
     for page in stream:
         for record in page.records:

@@ -32,7 +32,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, func, select, text, update
 
-from integration_assets.connectors import get_connector
 from integration_assets.connectors.connections import Connection as VendorConnection
 from integration_assets.connectors.spec import PersonReference
 from integration_assets.extract.records import parse_page
@@ -193,7 +192,11 @@ def _landing(
         )
         body = bytes(conn.execute(select(pages.c.body).where(*where)).scalar_one())
         target = person if entity == person.entity_name else getters[entity][0]
-        document, records = parse_page(body, target.entity.records_path)
+        document, records = parse_page(
+            body,
+            target.entity.records_path,
+            connections=target.connector.request == "graphql",
+        )
         changed = False
         if entity == person.entity_name:
             kept = [r for r in records if str(key_getter(r)) != person_id]
@@ -268,7 +271,7 @@ def redact_person(
     mappings_dir: Path | None = None,
 ) -> RedactResult:
     """Remove person `person_id` of `connection` from warehouse, landing and quarantine."""
-    spec = get_connector(connection.vendor).person
+    spec = connection.connector.person
     if spec is None:
         raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
     person_id = str(person_id).strip()

@@ -82,13 +82,14 @@ def plan_walk(
             walk_started_at=point.walk_started_at,
         )
     paginator = target.connector.paginator
+    resume_from = _stored_request(target, point.next_url) if point.next_url else None
     if (
         export is not None
         or (exporting and point.next_url != "")
         or not paginator.resumable
         or point.next_url is None
         or point.walk_started_at is None
-        or (point.next_url and not same_origin(point.next_url, target.connection.api_base_url))
+        or (point.next_url and resume_from is None)
     ):
         # No page of an earlier attempt (which may have seen other data) is loaded twice.
         landing.delete_run(run_id, connection, entity)
@@ -110,10 +111,25 @@ def plan_walk(
         point.records,
     )
     return WalkStart(
-        resume_from=resume_request(paginator, point.next_url) if point.next_url else None,
+        resume_from=resume_from,
         first_page=point.last_page + 1,
         pages=point.pages,
         records=point.records,
         walk_started_at=point.walk_started_at,
         complete=point.next_url == "",
     )
+
+
+def _stored_request(target: SyncTarget, stored: str) -> PageRequest | None:
+    """The stored next request, if it is readable, of the connection's own origin and of the
+    request shape the connection now speaks (a connection switched from REST to GraphQL
+    between attempts cannot go on from a REST link)."""
+    try:
+        request = resume_request(target.connector.paginator, stored)
+    except ValueError:
+        return None
+    if not same_origin(request.full_url, target.connection.api_base_url):
+        return None
+    if request.is_post != (target.connector.request == "graphql"):
+        return None
+    return request

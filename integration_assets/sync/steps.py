@@ -267,11 +267,12 @@ def _mapped_batches(
     """
     mapping = target.mapping
     records_path = target.entity.records_path
+    connections = target.connector.request == "graphql"
     batch = _Batch(mapping.tables)
     records = 0
     landed = landing.iter_pages(extracted.landing_run_id, extracted.connection, extracted.entity)
     for pages, page in enumerate(landed, start=1):
-        page_records = records_from_body(page.body, records_path)
+        page_records = records_from_body(page.body, records_path, connections=connections)
         records += len(page_records)
         if progress:
             progress("load", pages, records)
@@ -403,7 +404,7 @@ def _load_locked(
     _record_status(warehouse, target, run_id, STATUS_SUCCESS)
     landing.prune(older_than=settings.landing_retention)
     reconciled = None
-    if extracted.full_refresh and target.entity.ids_only_params is not None:
+    if extracted.full_refresh and target.entity.reconciled:
         # A full refresh cannot see deletions either (listings have no tombstones).
         reconciled = run_reconcile(target, warehouse, settings=settings.extract)
     return LoadResult(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from integration_assets.connectors import ConnectorSpec, EntitySpec, get_connector
+from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.connectors.connections import Connection
 from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
 from integration_assets.mapping.loader import load_mapping
@@ -28,7 +28,8 @@ class SyncTarget:
 
     @cached_property
     def connector(self) -> ConnectorSpec:
-        return get_connector(self.connection.vendor)
+        """The spec of the API the connection speaks (`Connection.api`, else the default)."""
+        return self.connection.connector
 
     @cached_property
     def entity(self) -> EntitySpec:

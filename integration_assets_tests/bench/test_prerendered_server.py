@@ -93,7 +93,7 @@ def test_the_products_extract_reads_every_record_from_it() -> None:
                 entities={"customers": "hourly"},
             )
             stream = PageStream(
-                get_connector("shopify"),
+                get_connector("shopify", "rest"),
                 "customers",
                 connection,
                 secrets={"access_token": token},

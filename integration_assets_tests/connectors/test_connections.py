@@ -34,9 +34,30 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_documented_shape_parses_with_vendor_defaults(tmp_path: Path) -> None:
     shop, klaviyo = load_connections(write(tmp_path, GOOD))
 
-    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2024-10"
+    assert shop.connector.api_id == "graphql"
+    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2026-10"
     assert shop.entities["orders"] == "15m"
     assert klaviyo.api_base_url == "https://a.klaviyo.com/api"
+    assert klaviyo.connector.api_id == "rest"
+
+
+def test_a_shopify_connection_may_stay_on_the_legacy_rest_api(tmp_path: Path) -> None:
+    text = GOOD.replace("    vendor: shopify\n", "    vendor: shopify\n    api: rest\n")
+    shop, _ = load_connections(write(tmp_path, text))
+
+    assert shop.connector.request == "get"
+    assert shop.api_base_url == "https://demo-shop.myshopify.com/admin/api/2024-10"
+
+
+def test_an_api_the_vendor_does_not_offer_is_named_with_the_choices(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, GOOD.replace("    vendor: klaviyo\n", "    vendor: klaviyo\n    api: graphql\n")
+    )
+
+    with pytest.raises(ConnectionsFileError) as error:
+        load_connections(path)
+
+    assert "klaviyo has no API 'graphql' (choose one of: rest; default rest)" in str(error.value)
 
 
 def test_the_path_comes_from_the_environment(

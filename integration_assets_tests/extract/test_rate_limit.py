@@ -127,7 +127,7 @@ def test_penalise_makes_the_next_acquire_wait_retry_after() -> None:
 def test_in_process_registry_shares_one_bucket_per_key() -> None:
     time = FakeTime()
     account = f"shop-{uuid.uuid4().hex[:8]}"
-    shopify = get_connector("shopify")
+    shopify = get_connector("shopify", "rest")
     a = limiter_for(shopify, "customers", account, redis_url="", clock=time.clock, sleep=time.sleep)
     b = limiter_for(shopify, "orders", account, redis_url="", clock=time.clock, sleep=time.sleep)
     other = limiter_for(shopify, "orders", account + "x", redis_url="", clock=time.clock)
@@ -229,7 +229,9 @@ def test_a_connection_can_declare_a_bigger_account_budget() -> None:
     plus = RateLimitOverride(capacity=400, refill_per_second=20.0)
     account = f"plus-{uuid.uuid4().hex[:8]}"
 
-    shop = limiter_for(get_connector("shopify"), "customers", account, redis_url="", budget=plus)
+    shop = limiter_for(
+        get_connector("shopify", "rest"), "customers", account, redis_url="", budget=plus
+    )
     events = limiter_for(get_connector("klaviyo"), "events", account, redis_url="", budget=plus)
 
     assert (shop.spec.capacity, shop.spec.refill_per_second) == (400, 20.0)

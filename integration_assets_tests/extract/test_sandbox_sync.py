@@ -107,7 +107,7 @@ def walk(
     **settings: Any,
 ) -> PageStream:
     return PageStream(
-        spec or get_connector(vendor_of(entity)),
+        spec or get_connector(vendor_of(entity), "rest"),
         entity,
         connection(sb, entity, name),
         since=since,
@@ -161,7 +161,7 @@ def test_incremental_since_reads_only_what_changed(sb: Sandbox, entity: str) -> 
 
     got = ids(walk(sb, entity, since=since))
 
-    incremental = get_connector(vendor_of(entity)).entity(entity).incremental
+    incremental = get_connector(vendor_of(entity), "rest").entity(entity).incremental
     assert incremental is not None
     field = incremental.cursor_field
 
@@ -231,7 +231,7 @@ def test_a_page_malformed_always_fails_naming_page_and_url(sb: Sandbox) -> None:
 
 def test_a_wrong_token_is_a_clear_401_without_the_token(sb: Sandbox) -> None:
     stream = PageStream(
-        get_connector("shopify"),
+        get_connector("shopify", "rest"),
         "orders",
         connection(sb, "orders", name="demo-shop"),
         secrets={"access_token": "shpat_WRONG_and_secret"},
@@ -301,7 +301,7 @@ def _walk_in_threads(walks: list[Callable[[], list[Any]]]) -> list[list[Any]]:
 
 # Pacing from the shared bucket alone: without the budget header, a stream can't resync from
 # what the vendor reports, so only sharing one bucket keeps two streams under the budget.
-BLIND_SHOPIFY = get_connector("shopify").model_copy(
+BLIND_SHOPIFY = get_connector("shopify", "rest").model_copy(
     update={"rate_limit": RateLimitSpec(capacity=40, refill_per_second=2.0)}
 )
 

@@ -31,7 +31,7 @@ from integration_assets.extract import (
 from integration_assets.extract.rate_limit import LeakyBucketLimiter, LocalBucketStore
 from integration_assets_tests.extract.loopback import FakeTime, Scripted, ScriptedApp, serve
 
-SHOPIFY = get_connector("shopify")
+SHOPIFY = get_connector("shopify", "rest")
 KLAVIYO = get_connector("klaviyo")
 TOKEN = "shpat_TOPSECRET_0123456789"
 PREFIX = "/admin/api/2024-10"

@@ -16,7 +16,7 @@ from integration_assets.extract.paginators import resume_request
 from integration_assets.extract.rate_limit import UnlimitedLimiter
 from integration_assets.timestamps import parse_http_date
 
-SHOPIFY = get_connector("shopify")
+SHOPIFY = get_connector("shopify", "rest")
 BASE = "https://shop.example"
 PREFIX = "/admin/api/2024-10/customers.json"
 

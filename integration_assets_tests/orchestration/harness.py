@@ -33,6 +33,7 @@ CONNECTIONS_YAML = """
 connections:
   - name: {shop}
     vendor: shopify
+    api: rest
     base_url: {shopify_url}
     secrets: {{access_token: IA_TEST_SHOP_TOKEN}}
     entities: {{customers: hourly, orders: 15m, products: daily}}

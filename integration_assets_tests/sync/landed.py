@@ -21,6 +21,7 @@ def shop_target(entity: str = "customers", mappings: Path = MAPPINGS) -> SyncTar
     connection = Connection(
         name=SHOP,
         vendor="shopify",
+        api="rest",
         base_url="http://127.0.0.1:9",
         secrets={"access_token": "IA_UNUSED_TOKEN"},
         entities={"customers": "hourly", "orders": "hourly", "products": "daily"},

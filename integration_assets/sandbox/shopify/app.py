@@ -1,5 +1,10 @@
 """Shopify Admin REST API 2024-10 over HTTP: customers, orders and products.
 
+The same app serves the GraphQL Admin API at `POST /admin/api/{version}/graphql.json` (see
+`shopify.graphql.endpoint`): same shop, same records, cost-based limits instead of the
+request bucket. The `deprecated_reason` fault switch puts `X-Shopify-API-Deprecated-Reason`
+on every answer of both.
+
 Endpoints: `GET /admin/api/2024-10/{customers,orders,products}.json`, `…/count.json` and
 `…/{id}.json`. What a client meets, as on the real service:
 
@@ -35,6 +40,8 @@ from integration_assets.sandbox.cursor import InvalidCursor
 from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
+from integration_assets.sandbox.shopify.graphql.endpoint import PATH as GRAPHQL_PATH
+from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint
 from integration_assets.sandbox.shopify.orders import OrderState
 from integration_assets.sandbox.store import Order, Predicate, Row, Selection, Window
 
@@ -103,6 +110,20 @@ class ShopifyApp(VendorApp):
 
     simulator: ShopifySimulator
 
+    def __init__(self, simulator: ShopifySimulator) -> None:
+        super().__init__(simulator)
+        self.graphql = GraphQLEndpoint(simulator)
+
+    async def endpoint(self, request: Request) -> Response:
+        """Read a GraphQL body before the (synchronous) pipeline runs; stamp deprecations."""
+        if GRAPHQL_PATH.match(request.url.path):
+            request.state.body = await request.body()
+        response = await super().endpoint(request)
+        reason = self.simulator.fault_settings.deprecated_reason
+        if reason:
+            response.headers["X-Shopify-API-Deprecated-Reason"] = reason
+        return response
+
     def check_access(self, request: Request) -> Response | None:
         """401 unless the request carries the shop's access token."""
         if request.headers.get("x-shopify-access-token") != self.simulator.access_token:
@@ -110,11 +131,18 @@ class ShopifyApp(VendorApp):
         return None
 
     def rate_limit(self, request: Request) -> Verdict | None:
-        """One bucket per access token (only the valid token gets this far)."""
+        """One bucket per access token (only the valid token gets this far).
+
+        GraphQL is limited by query cost inside its endpoint, not by this request bucket.
+        """
+        if GRAPHQL_PATH.match(request.url.path):
+            return None
         return self.simulator.bucket(request.headers.get("x-shopify-access-token", "")).take()
 
     def unlimited_headers(self, request: Request) -> dict[str, str]:
         """An almost empty bucket, so clients that pace themselves by the header never wait."""
+        if GRAPHQL_PATH.match(request.url.path):
+            return {}
         return {"X-Shopify-Shop-Api-Call-Limit": "1/40"}
 
     def throttled(self, headers: dict[str, str]) -> Response:
@@ -131,6 +159,8 @@ class ShopifyApp(VendorApp):
     def handle(self, request: Request, headers: dict[str, str]) -> Response:
         """Route to list, count or single-record reads."""
         headers = {**self._base_headers(), **headers}
+        if GRAPHQL_PATH.match(request.url.path):
+            return self.graphql.answer(request, getattr(request.state, "body", b""), headers)
         match = _PATH.match(request.url.path)
         if match is None or match["version"] != API_VERSION:
             return _json({"errors": "Not Found"}, 404, headers)

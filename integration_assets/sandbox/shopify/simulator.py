@@ -10,6 +10,8 @@ from starlette.applications import Starlette
 from integration_assets.sandbox.ratelimit import LeakyBucket
 from integration_assets.sandbox.shopify.app import ShopifyApp
 from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
+from integration_assets.sandbox.shopify.graphql.executor import Executor
+from integration_assets.sandbox.shopify.graphql.throttle import CostBucket, CostLimits
 from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
 from integration_assets.sandbox.store import Row
 from integration_assets.sandbox.timefmt import ShopClock
@@ -18,7 +20,11 @@ DEMO_ACCESS_TOKEN = "shpat_demo_token"
 
 
 class ShopifySimulator(Simulator):
-    """Shopify Admin REST API 2024-10 for one shop (see `shopify.app` for the wire details)."""
+    """One shop served as Admin REST 2024-10 and GraphQL Admin 2026-10 (see `shopify.app`).
+
+    `graphql_limits` is the GraphQL cost bucket of each access token (default: the Standard
+    plan's 2000 points restoring at 100 points/second).
+    """
 
     vendor: ClassVar[str] = "shopify"
     entities: ClassVar[tuple[str, ...]] = ("customers", "orders", "products")
@@ -38,8 +44,11 @@ class ShopifySimulator(Simulator):
         shop: str = "sandbox-shop",
         timezone: str = "America/New_York",
         start: int = DEFAULT_START,
+        graphql_limits: CostLimits | None = None,
     ) -> None:
         self.access_token = access_token
+        self.cost_limits = graphql_limits or CostLimits()
+        self.graphql = Executor()
         self.shop = shop
         self.shop_clock = ShopClock(timezone)
         super().__init__(seed=seed, sizes=sizes, rate_limits=rate_limits, start=start)
@@ -57,12 +66,20 @@ class ShopifySimulator(Simulator):
 
     def _reset_limiters(self) -> None:
         self._buckets: dict[str, LeakyBucket] = {}
+        self._cost_buckets: dict[str, CostBucket] = {}
 
     def bucket(self, token: str) -> LeakyBucket:
         """The leaky bucket of one access token (Shopify limits per app and shop)."""
         bucket = self._buckets.get(token)
         if bucket is None:
             bucket = self._buckets[token] = LeakyBucket(capacity=40, leak_per_second=2.0)
+        return bucket
+
+    def cost_bucket(self, token: str) -> CostBucket:
+        """The GraphQL cost bucket of one access token (Shopify limits per app and shop)."""
+        bucket = self._cost_buckets.get(token)
+        if bucket is None:
+            bucket = self._cost_buckets[token] = CostBucket(self.cost_limits)
         return bucket
 
     def render(self, entity: str, row: Row) -> dict[str, Any]:

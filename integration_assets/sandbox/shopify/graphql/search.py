@@ -1,0 +1,151 @@
+"""Shopify's search syntax for a connection's `query:` argument, turned into a store selection.
+
+Grammar (shopify.dev "Shopify API search syntax"): terms separated by whitespace, `AND`
+implied between them; a term is `field:value` with an optional comparator after the colon
+(`:<`, `:<=`, `:>`, `:>=`); values may be quoted with single or double quotes, and dates
+must be. What the simulator filters on, per connection:
+
+* every connection: `created_at`, `updated_at`, `id` (a numeric id, not a gid);
+* orders: also `processed_at` (the creation time here) and `status` (open, closed, cancelled,
+  not_closed).
+
+Shopify ignores a term whose field the connection does not support and returns all results
+for it, reporting the term in `extensions.search[].warnings` ("Invalid search field for this
+query."); the simulator does the same for unknown fields, free-text terms and values it
+cannot read. `OR` and negation (`-field:…`, `NOT`) are refused with an error: the store
+cannot express them, and silently answering something else would be worse.
+
+A time without an offset is read in the shop's time zone, as the REST filters are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError
+
+from integration_assets.sandbox.shopify.orders import OrderState
+from integration_assets.sandbox.store import Predicate, Selection, Window
+
+if TYPE_CHECKING:
+    from integration_assets.sandbox.shopify.simulator import ShopifySimulator
+
+_TOKEN = re.compile(r"""\s*(?P<term>(?:[^\s'"]+|'[^']*'|"[^"]*")+)""")
+_TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op><=|>=|<|>)?(?P<value>.*)$", re.S)
+_RANGE = {"<": "range_lt", "<=": "range_lte", ">": "range_gt", ">=": "range_gte", None: "match_all"}
+TIME_FIELDS = {"created_at": "created", "updated_at": "updated"}
+INVALID_FIELD = "Invalid search field for this query."
+
+
+@dataclass
+class Search:
+    """A parsed `query:`: the selection, Shopify's `parsed` echo, and the ignored terms."""
+
+    selection: Selection
+    parsed: dict[str, Any] | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _tokens(query: str) -> list[str]:
+    return [match["term"] for match in _TOKEN.finditer(query)]
+
+
+def parse_search(simulator: ShopifySimulator, entity: str, query: str | None) -> Search:
+    """The selection a `query:` string asks for, with Shopify's warnings for ignored terms."""
+    if query is None or not query.strip():
+        return Search(Selection())
+    fields = {"created_at", "updated_at", "id"}
+    if entity == "orders":
+        fields |= {"processed_at", "status"}
+    clock = simulator.catalog.clock
+    ids = simulator.catalog.id_spaces[entity]
+    windows = {"created": Window(), "updated": Window()}
+    index_low, index_high = 0, None
+    indices: tuple[int, ...] | None = None
+    predicates: list[Predicate] = []
+    parsed: list[dict[str, Any]] = []
+    warnings: list[dict[str, str]] = []
+    for token in _tokens(query):
+        if token == "AND":
+            continue
+        if token in ("OR", "NOT") or token.startswith("-"):
+            raise GraphQLError(
+                f"The sandbox does not simulate `{token}` in search queries; "
+                "use terms joined by AND."
+            )
+        match = _TERM.match(token)
+        if match is None:
+            parsed.append({"field": "default", "match_all": _unquote(token)})
+            warnings.append({"field": "default", "message": INVALID_FIELD})
+            continue
+        name, op, value = match["field"], match["op"], _unquote(match["value"])
+        parsed.append({"field": name, _RANGE[op]: value})
+        if name not in fields:
+            warnings.append({"field": name, "message": INVALID_FIELD})
+            continue
+        if name == "status":
+            status = value.lower()
+            accepted = {"open": "open", "closed": "closed", "cancelled": "cancelled"}
+            if status == "any":
+                continue
+            if status == "not_closed":
+                status = "open"
+            if status not in accepted or op is not None:
+                warnings.append({"field": name, "message": f"Invalid value for status: {value}"})
+                continue
+            predicates.append(OrderState(simulator.catalog.orders, accepted[status]))
+            continue
+        if name == "id":
+            try:
+                number = int(value)
+            except ValueError:
+                warnings.append({"field": name, "message": f"Invalid value for id: {value}"})
+                continue
+            if op is None:
+                found = ids.index_of(number)
+                indices = (found,) if found is not None else ()
+            elif op in (">", ">="):
+                index_low = max(
+                    index_low, ids.first_index_above(number if op == ">" else number - 1)
+                )
+            else:
+                bound = ids.first_index_above(number - 1 if op == "<" else number)
+                index_high = bound if index_high is None else min(index_high, bound)
+            continue
+        moment = clock.parse(value)
+        if moment is None:
+            warnings.append({"field": name, "message": f"Invalid date value: {value}"})
+            continue
+        key = TIME_FIELDS.get(name, "created")
+        windows[key] = windows[key].narrowed(_window(op, moment))
+    echo: dict[str, Any] | None
+    echo = parsed[0] if len(parsed) == 1 else {"and": parsed} if parsed else None
+    selection = Selection(
+        index_low=index_low,
+        index_high=index_high,
+        created=windows["created"],
+        updated=windows["updated"],
+        indices=indices,
+        predicates=tuple(predicates),
+    )
+    return Search(selection, echo, warnings)
+
+
+def _window(op: str | None, moment: float) -> Window:
+    if op == ">":
+        return Window(low=moment, low_strict=True)
+    if op == ">=":
+        return Window(low=moment)
+    if op == "<":
+        return Window(high=moment, high_strict=True)
+    if op == "<=":
+        return Window(high=moment)
+    return Window(low=moment, high=moment)
