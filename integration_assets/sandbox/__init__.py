@@ -12,7 +12,8 @@ Running them
 
     with run_sandbox(seed=7, sizes={"customers": 300, "orders": 120, "products": 40,
                                     "profiles": 250, "events": 400}, rate_limits=False) as sb:
-        sb.shopify_url        # "http://127.0.0.1:<port>"  (Shopify Admin REST 2024-10)
+        sb.shopify_url        # "http://127.0.0.1:<port>"  (Shopify Admin REST 2024-10 and
+                              #  GraphQL Admin 2026-10 at POST /admin/api/2026-10/graphql.json)
         sb.klaviyo_url        # "http://127.0.0.1:<port>"  (Klaviyo API revision 2024-10-15)
         sb.shopify.access_token   # expected X-Shopify-Access-Token ("shpat_demo_token")
         sb.klaviyo.api_key        # expected Klaviyo-API-Key ("pk_demo_key")
@@ -67,7 +68,20 @@ keyed by cursor):
     type_drift (0-1, fraction of records: Shopify customers' verified_email becomes "yes"/"no",
         orders' total_price a number, variants' price a number; Klaviyo profiles'
         location.latitude a string, events' timestamp a string),
-    rate_limits (Shopify leaky bucket 40 deep draining 2/s; Klaviyo burst/steady windows).
+    rate_limits (Shopify leaky bucket 40 deep draining 2/s; Shopify GraphQL cost bucket
+        2000 points restoring 100/s, `ShopifySimulator(graphql_limits=CostLimits(…))`;
+        Klaviyo burst/steady windows),
+    graphql_error_rate (0-1: Shopify GraphQL answers 200 with data null and an
+        INTERNAL_SERVER_ERROR), graphql_throttled_rate (0-1: THROTTLED whatever the bucket
+        holds), deprecated_reason (a URL: every Shopify answer, REST and GraphQL, carries
+        `X-Shopify-API-Deprecated-Reason` with it).
+
+Shopify GraphQL (`shopify.graphql`) is a second view of the same records as REST: same ids
+(as global ids), instants, amounts, states (as enums) and tags (as lists). Connections page the
+store by signed (sort value, id) cursors; `query:` takes Shopify's search syntax
+(created_at, updated_at, id, orders' status); every answer has `extensions.cost`. Other
+features add schema with `simulator.graphql.extend(SchemaExtension(…))` and run documents with
+`shopify.graphql.execute(simulator, document, variables, unbounded=True)`.
 
 HTTP controls on each simulator (not logged, not limited, not faulted):
     GET /_sandbox/info, GET /_sandbox/stats[?log=0], POST /_sandbox/reset-stats,

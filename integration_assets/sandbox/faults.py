@@ -29,6 +29,31 @@ class MalformedPage:
     mode: MalformedMode = "once"
 
 
+BulkErrorCode = Literal["INTERNAL_SERVER_ERROR", "TIMEOUT", "ACCESS_DENIED"]
+
+
+@dataclass(frozen=True)
+class BulkFailure:
+    """Bulk query operations started while set fail with `error_code` (Shopify's
+    BulkOperationErrorCode) once they have written `after_objects` lines; what was written
+    by then is offered at `partialDataUrl` (none when nothing was)."""
+
+    error_code: BulkErrorCode = "INTERNAL_SERVER_ERROR"
+    after_objects: int = 0
+
+
+@dataclass(frozen=True)
+class DownloadCut:
+    """Bulk result downloads drop the connection after `after_bytes` bytes of the body.
+
+    `once` cuts only the first download of each file (a retry succeeds); `always` cuts every
+    download (a client must give up loudly rather than keep a truncated file).
+    """
+
+    after_bytes: int = 1024
+    mode: MalformedMode = "once"
+
+
 @dataclass(frozen=True)
 class FaultSettings:
     """Every fault switch of one simulator; the defaults mean 'behave'."""
@@ -54,6 +79,10 @@ class FaultSettings:
     deprecated_reason: str | None = None
     """When set, every Shopify answer (REST and GraphQL) carries
     `X-Shopify-API-Deprecated-Reason` with this value (a URL), as for a deprecated version."""
+    bulk_failure: BulkFailure | None = None
+    """Shopify only: bulk query operations end FAILED with an errorCode (see BulkFailure)."""
+    bulk_download_cut: DownloadCut | None = None
+    """Shopify only: bulk result downloads are cut mid-stream (see DownloadCut)."""
     seed: int = 0
 
     def with_changes(self, **changes: Any) -> FaultSettings:
@@ -100,6 +129,22 @@ def _coerce(name: str, value: Any) -> Any:
         if page.mode not in ("once", "always") or page.page < 1:
             raise ValueError(f"invalid malformed_page: {value!r}")
         return page
+    if name == "bulk_failure":
+        if value is None or isinstance(value, BulkFailure):
+            return value
+        failure = BulkFailure(**value)
+        if failure.error_code not in ("INTERNAL_SERVER_ERROR", "TIMEOUT", "ACCESS_DENIED"):
+            raise ValueError(f"invalid bulk_failure error_code: {failure.error_code!r}")
+        if failure.after_objects < 0:
+            raise ValueError(f"invalid bulk_failure: {value!r}")
+        return failure
+    if name == "bulk_download_cut":
+        if value is None or isinstance(value, DownloadCut):
+            return value
+        cut = DownloadCut(**value)
+        if cut.mode not in ("once", "always") or cut.after_bytes < 0:
+            raise ValueError(f"invalid bulk_download_cut: {value!r}")
+        return cut
     if name in {"duplicate_across_pages", "rate_limits"}:
         return bool(value)
     if name == "seed":

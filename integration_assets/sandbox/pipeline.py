@@ -48,6 +48,7 @@ class VendorApp(ABC):
         """The Starlette app: controls first, then every other path goes to the vendor."""
         routes = [
             *control_routes(self.simulator),
+            *self.extra_routes(),
             Route("/{path:path}", self.endpoint, methods=_METHODS),
         ]
         return Starlette(routes=routes)
@@ -112,6 +113,10 @@ class VendorApp(ABC):
             response = self.handle(following, {})
             if response.status_code == 200:
                 self.pages.put(key, response)
+
+    def extra_routes(self) -> list[Route]:
+        """Vendor routes outside the request pipeline (e.g. Shopify's bulk result storage)."""
+        return []
 
     def fresh_headers(self) -> dict[str, str]:
         """Headers each answer gets anew even when its page was rendered ahead."""

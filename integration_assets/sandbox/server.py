@@ -236,6 +236,7 @@ def serve_forever(
         klaviyo_port=klaviyo_port,
     ) as sandbox:
         print(f"Shopify 2024-10  {sandbox.shopify_url}  X-Shopify-Access-Token: {shopify_token}")
+        print(f"Shopify GraphQL 2026-10  {sandbox.shopify_url}/admin/api/2026-10/graphql.json")
         print(
             f"Klaviyo 2024-10-15  {sandbox.klaviyo_url}  Authorization: Klaviyo-API-Key {klaviyo_key}"
         )

@@ -53,6 +53,7 @@ def test_requests_without_the_right_access_token_are_refused_like_rest(
     }
     assert (missing.status_code, missing.json()) == (401, unauthorized)
     assert (wrong.status_code, wrong.json()) == (401, unauthorized)
+    assert wrong.headers["X-Shopify-API-Version"] == "2026-10"
 
 
 def _ids(nodes: list[dict[str, Any]]) -> list[int]:

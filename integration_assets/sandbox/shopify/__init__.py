@@ -1,4 +1,5 @@
-"""Simulated Shopify Admin REST API 2024-10 (customers, orders, products)."""
+"""Simulated Shopify Admin REST API 2024-10 and GraphQL Admin API 2026-10 (one shop, one set of
+records: customers, orders, products)."""
 
 from integration_assets.sandbox.shopify.simulator import DEMO_ACCESS_TOKEN, ShopifySimulator
 

@@ -35,13 +35,15 @@ from urllib.parse import urlencode
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from integration_assets.sandbox.cursor import InvalidCursor
 from integration_assets.sandbox.pipeline import VendorApp, absolute_base
 from integration_assets.sandbox.prefetch import PageResponse
 from integration_assets.sandbox.ratelimit import Verdict
+from integration_assets.sandbox.shopify.bulk.download import bulk_routes
 from integration_assets.sandbox.shopify.graphql.endpoint import PATH as GRAPHQL_PATH
-from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint
+from integration_assets.sandbox.shopify.graphql.endpoint import GraphQLEndpoint, served_version
 from integration_assets.sandbox.shopify.orders import OrderState
 from integration_assets.sandbox.store import Order, Predicate, Row, Selection, Window
 
@@ -116,13 +118,22 @@ class ShopifyApp(VendorApp):
 
     async def endpoint(self, request: Request) -> Response:
         """Read a GraphQL body before the (synchronous) pipeline runs; stamp deprecations."""
-        if GRAPHQL_PATH.match(request.url.path):
+        graphql = GRAPHQL_PATH.match(request.url.path)
+        if graphql:
             request.state.body = await request.body()
         response = await super().endpoint(request)
+        served = served_version(graphql["version"]) if graphql else None
+        if served is not None:
+            # Refusals made before the GraphQL endpoint ran (401, 429, 5xx) name it too.
+            response.headers["X-Shopify-API-Version"] = served
         reason = self.simulator.fault_settings.deprecated_reason
         if reason:
             response.headers["X-Shopify-API-Deprecated-Reason"] = reason
         return response
+
+    def extra_routes(self) -> list[Route]:
+        """The signed, token-free downloads of bulk operation results (`shopify.bulk`)."""
+        return bulk_routes(self.simulator)
 
     def check_access(self, request: Request) -> Response | None:
         """401 unless the request carries the shop's access token."""

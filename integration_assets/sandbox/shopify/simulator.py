@@ -9,6 +9,8 @@ from starlette.applications import Starlette
 
 from integration_assets.sandbox.ratelimit import LeakyBucket
 from integration_assets.sandbox.shopify.app import ShopifyApp
+from integration_assets.sandbox.shopify.bulk.api import bulk_extension
+from integration_assets.sandbox.shopify.bulk.operations import BulkOperations
 from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
 from integration_assets.sandbox.shopify.graphql.executor import Executor
 from integration_assets.sandbox.shopify.graphql.throttle import CostBucket, CostLimits
@@ -49,6 +51,8 @@ class ShopifySimulator(Simulator):
         self.access_token = access_token
         self.cost_limits = graphql_limits or CostLimits()
         self.graphql = Executor()
+        self.graphql.extend(bulk_extension())
+        self._bulk: BulkOperations | None = None
         self.shop = shop
         self.shop_clock = ShopClock(timezone)
         super().__init__(seed=seed, sizes=sizes, rate_limits=rate_limits, start=start)
@@ -63,6 +67,19 @@ class ShopifySimulator(Simulator):
         self.catalog = ShopifyCatalog(
             self.seed, self.stores, self.shop_clock, f"{self.shop}.myshopify.com"
         )
+        if self._bulk is not None:
+            self._bulk.close()
+        self._bulk = BulkOperations(
+            clock=lambda: self.clock,
+            faults=lambda: self.fault_settings.bulk_failure,
+            base_url=lambda: self.public_url,
+        )
+
+    @property
+    def bulk(self) -> BulkOperations:
+        """The shop's bulk operations (`shopify.bulk`); a reset cancels and forgets them."""
+        assert self._bulk is not None
+        return self._bulk
 
     def _reset_limiters(self) -> None:
         self._buckets: dict[str, LeakyBucket] = {}

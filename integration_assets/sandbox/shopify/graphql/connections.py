@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 MAX_PAGE = 250
 UPDATED_KEYS = frozenset({"UPDATED_AT"})
-INDEX_KEYS = frozenset({"ID", "CREATED_AT", "PROCESSED_AT", "ORDER_NUMBER"})
-"""Sort keys the store streams without sorting: creation time and numbers grow with the id."""
+INDEX_KEYS = frozenset({"ID", "CREATED_AT", "PROCESSED_AT", "ORDER_NUMBER", "RELEVANCE"})
+"""Sort keys the store streams without sorting: creation time and numbers grow with the id
+(RELEVANCE, which ranks text matches, is served in id order: no text search is simulated)."""
 _CHUNK = 500
 
 
@@ -66,6 +67,11 @@ def entity_connection(entity: str) -> Callable[..., View]:
     ) -> View:
         context: Context = info.context
         check_page_arguments(first, last, context.unbounded)
+        if sortKey not in INDEX_KEYS | UPDATED_KEYS:
+            raise GraphQLError(
+                f"The sandbox does not simulate sortKey {sortKey}; use ID, CREATED_AT or "
+                "UPDATED_AT."
+            )
         search = parse_search(context.simulator, entity, query)
         if search.warnings:
             context.search.append(

@@ -22,6 +22,10 @@ What a client meets, as on the real service (shopify.dev: "GraphQL Admin API ref
   ("Customer.email, Customer.phone"); the `deprecated_reason` fault switch adds a fixed
   reason (a URL), as for a deprecated version.
 * `extensions.search` reports the search terms Shopify ignored (unknown fields).
+* GraphQL over HTTP (changelog "GraphQL Over HTTP", 2025-01): the `…/graphql` path (without
+  `.json`) honours `Accept: application/graphql-response+json`; with that format a document
+  that fails parsing or static validation is answered 400 instead of 200, in that media type.
+  `…/graphql.json` always answers `application/json`.
 """
 
 from __future__ import annotations
@@ -55,9 +59,10 @@ if TYPE_CHECKING:
 
 SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 LATEST_VERSION = SUPPORTED_VERSIONS[-1]
-PATH = re.compile(r"^/admin/api/(?P<version>[^/]+)/graphql\.json$")
+PATH = re.compile(r"^/admin/api/(?P<version>[^/]+)/graphql(?P<json>\.json)?$")
 _VERSION = re.compile(r"^\d{4}-\d{2}$")
 JSON = "application/json; charset=utf-8"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 MISSING_QUERY = {"errors": {"query": "Required parameter missing or invalid"}}
 _DRIFT_ENTITIES = {"customers", "orders", "products"}
@@ -72,8 +77,17 @@ def served_version(requested: str) -> str | None:
     return None
 
 
-def _json(body: Any, status: int, headers: dict[str, str]) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON)
+def _json(body: Any, status: int, headers: dict[str, str], media_type: str = JSON) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=media_type)
+
+
+def _graphql_response_format(request: Request, json_path: bool) -> bool:
+    """Whether the client asked first for `application/graphql-response+json` (not on .json)."""
+    if json_path:
+        return False
+    accept = request.headers.get("accept", "")
+    first = accept.split(",")[0].split(";")[0].strip().lower()
+    return first == GRAPHQL_RESPONSE
 
 
 def max_cost_error(cost: int) -> dict[str, Any]:
@@ -144,6 +158,9 @@ class GraphQLEndpoint:
         if version is None:
             return _json({"errors": "Not Found"}, 404, headers)
         headers["X-Shopify-API-Version"] = version
+        assert match is not None
+        strict = _graphql_response_format(request, match["json"] is not None)
+        media_type = f"{GRAPHQL_RESPONSE}; charset=utf-8" if strict else JSON
         if request.method != "POST":
             return _json({"errors": "Method Not Allowed"}, 405, {**headers, "Allow": "POST"})
         parsed = _read_body(request, body)
@@ -155,7 +172,7 @@ class GraphQLEndpoint:
         document, errors = parse_and_validate(schema, source)
         if document is None:
             body_out = {"errors": format_errors(errors), "extensions": self._cost(0, 0, None)}
-            return _json(body_out, 200, headers)
+            return _json(body_out, 400 if strict else 200, headers, media_type)
         calculator = CostCalculator(
             schema, document, variables, operation_name, simulator.graphql.costs
         )
@@ -165,7 +182,7 @@ class GraphQLEndpoint:
                 "errors": [max_cost_error(requested)],
                 "extensions": self._cost(requested, None, None),
             }
-            return _json(out, 200, headers)
+            return _json(out, 200, headers, media_type)
         bucket = None
         if simulator.fault_settings.rate_limits:
             bucket = simulator.cost_bucket(request.headers.get("x-shopify-access-token", ""))
@@ -174,7 +191,7 @@ class GraphQLEndpoint:
                     "errors": [THROTTLED_ERROR],
                     "extensions": self._cost(requested, None, bucket),
                 }
-                return _json(out, 200, headers)
+                return _json(out, 200, headers, media_type)
         outcome = execute(simulator, document, variables, operation_name=operation_name)
         result = outcome.result
         data = result.data
@@ -202,7 +219,7 @@ class GraphQLEndpoint:
         raw = orjson.dumps(body_out)
         if any(simulator.faults.malformed(entity, page) for entity, page in outcome.context.pages):
             raw = raw[: max(1, len(raw) // 2)]
-        return Response(raw, status_code=200, headers=headers, media_type=JSON)
+        return Response(raw, status_code=200, headers=headers, media_type=media_type)
 
     def _cost(self, requested: int, actual: int | None, bucket: Any) -> dict[str, Any]:
         status = bucket.status() if bucket is not None else full_status(self.simulator.cost_limits)

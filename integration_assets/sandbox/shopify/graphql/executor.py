@@ -90,6 +90,14 @@ class Executor:
         return merged
 
     @property
+    def node_lookups(self) -> dict[str, Any]:
+        """Global-id type name → lookup, for the extensions' own node types."""
+        merged: dict[str, Any] = {}
+        for extension in self.extensions:
+            merged.update(extension.nodes)
+        return merged
+
+    @property
     def schema(self) -> GraphQLSchema:
         """The executable schema, built on first use after each change."""
         if self._schema is None:

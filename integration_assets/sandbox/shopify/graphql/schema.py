@@ -560,12 +560,15 @@ class SchemaExtension:
     `resolvers` maps a type name to {field name: resolver}; a resolver has graphql-core's
     signature `(source, info, **arguments)` and finds the simulator as
     `info.context.simulator`. `costs` sets manual query costs by "Type.field" (a mutation
-    field costs 10 by default, as on Shopify).
+    field costs 10 by default, as on Shopify). `nodes` maps a global-id type name
+    ("BulkOperation") to `lookup(simulator, numeric_id) -> object | None`, so `node(id:)` and
+    `nodes(ids:)` find the extension's objects too (the object needs a `__typename`).
     """
 
     sdl: str
     resolvers: Mapping[str, Mapping[str, Resolver]] = field(default_factory=dict)
     costs: Mapping[str, int] = field(default_factory=dict)
+    nodes: Mapping[str, Callable[[Any, int], Any]] = field(default_factory=dict)
 
 
 def _serialize_money(value: Any) -> str:

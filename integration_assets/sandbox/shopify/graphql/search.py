@@ -12,8 +12,9 @@ must be. What the simulator filters on, per connection:
 Shopify ignores a term whose field the connection does not support and returns all results
 for it, reporting the term in `extensions.search[].warnings` ("Invalid search field for this
 query."); the simulator does the same for unknown fields, free-text terms and values it
-cannot read. `OR` and negation (`-field:…`, `NOT`) are refused with an error: the store
-cannot express them, and silently answering something else would be worse.
+cannot read. Fields Shopify documents for the connection but the simulator does not filter on
+(`tag`, `email`, `financial_status` …), `OR` and negation (`-field:…`, `NOT`) are refused
+with an error: silently answering something else would be worse.
 
 A time without an offset is read in the shop's time zone, as the REST filters are.
 """
@@ -37,6 +38,79 @@ _TERM = re.compile(r"^(?P<field>[A-Za-z_][\w.]*):(?P<op><=|>=|<|>)?(?P<value>.*)
 _RANGE = {"<": "range_lt", "<=": "range_lte", ">": "range_gt", ">=": "range_gte", None: "match_all"}
 TIME_FIELDS = {"created_at": "created", "updated_at": "updated"}
 INVALID_FIELD = "Invalid search field for this query."
+UNSIMULATED = {
+    "customers": frozenset(
+        [
+            "accepts_marketing",
+            "city",
+            "company",
+            "country",
+            "customer_date",
+            "email",
+            "email_marketing_state",
+            "last_abandoned_order_date",
+            "order_date",
+            "orders_count",
+            "phone",
+            "province",
+            "sms_marketing_state",
+            "state",
+            "tag",
+            "tag_not",
+            "territory_code",
+            "total_spent",
+        ]
+    ),
+    "orders": frozenset(
+        [
+            "cart_token",
+            "channel_id",
+            "chargeback_status",
+            "checkout_token",
+            "credit_card_last4",
+            "customer_id",
+            "delivery_method",
+            "discount_code",
+            "email",
+            "financial_status",
+            "fraud_protection_level",
+            "fulfillment_status",
+            "gateway",
+            "location_id",
+            "name",
+            "po_number",
+            "reference_location_id",
+            "return_status",
+            "risk_level",
+            "sales_channel",
+            "sku",
+            "source_name",
+            "tag",
+            "tag_not",
+            "test",
+        ]
+    ),
+    "products": frozenset(
+        [
+            "barcode",
+            "collection_id",
+            "gift_card",
+            "handle",
+            "inventory_total",
+            "is_price_reduced",
+            "product_type",
+            "published_status",
+            "sku",
+            "status",
+            "tag",
+            "tag_not",
+            "title",
+            "variant_id",
+            "vendor",
+        ]
+    ),
+}
+"""Fields the `query:` argument documents per connection that the simulator cannot filter on."""
 
 
 @dataclass
@@ -88,6 +162,8 @@ def parse_search(simulator: ShopifySimulator, entity: str, query: str | None) ->
             continue
         name, op, value = match["field"], match["op"], _unquote(match["value"])
         parsed.append({"field": name, _RANGE[op]: value})
+        if name in UNSIMULATED.get(entity, ()):
+            raise GraphQLError(f"The sandbox does not simulate the search field `{name}`.")
         if name not in fields:
             warnings.append({"field": name, "message": INVALID_FIELD})
             continue

@@ -77,7 +77,7 @@ def money_bag(money_set: dict[str, dict[str, str]]) -> View:
     }
 
 
-def page_of(items: list[View], typename: str) -> Callable[..., View]:
+def page_of(items: list[View]) -> Callable[..., View]:
     """A nested connection (line items, variants, addresses) over an in-memory list."""
 
     def resolve(info: Any, **arguments: Any) -> View:
@@ -124,7 +124,8 @@ class Views:
             return self.by_id(ENTITIES[kind], number)
         if kind == "ProductVariant":
             return self._variant_by_id(number)
-        return None
+        lookup = self.simulator.graphql.node_lookups.get(kind)
+        return None if lookup is None else lookup(self.simulator, number)
 
     def from_row(self, entity: str, row: Row) -> View:
         """The object of one selected row."""
@@ -203,7 +204,7 @@ class Views:
             "addresses": lambda info, first=None, **_: (
                 addresses[:first] if first is not None else addresses
             ),
-            "addressesV2": page_of(addresses, "MailingAddress"),
+            "addressesV2": page_of(addresses),
         }
         return view
 
@@ -252,7 +253,7 @@ class Views:
             "totalWeight": str(record["total_weight"]),
             "billingAddress": self._order_address(record["billing_address"], order_id, 1),
             "shippingAddress": self._order_address(record["shipping_address"], order_id, 2),
-            "lineItems": page_of(lines, "LineItem"),
+            "lineItems": page_of(lines),
         }
 
     def product(self, record: dict[str, Any]) -> View:
@@ -289,7 +290,7 @@ class Views:
         variants = [
             self._variant(variant, names, record["title"], view) for variant in record["variants"]
         ]
-        view["variants"] = page_of(variants, "ProductVariant")
+        view["variants"] = page_of(variants)
         view["_variants"] = variants
         return view
 
