@@ -167,11 +167,13 @@ class PageFetcher:
     def fetch(self, request: PageRequest, number: int) -> Fetched:
         """The page at `request`, after as many attempts as the policy allows."""
         records_path = self._context.records_path
-        exchanged = self.exchange(
-            request, validate=lambda document: locate_records(document, records_path), page=number
-        )
-        records = locate_records(exchanged.document, records_path)
-        return self._page(request, number, exchanged, records)
+        located: list[list[dict[str, Any]]] = []
+
+        def validate(document: Any) -> None:
+            located.append(locate_records(document, records_path))
+
+        exchanged = self.exchange(request, validate=validate, page=number)
+        return self._page(request, number, exchanged, located[-1])
 
     def exchange(
         self,
@@ -259,7 +261,20 @@ class PageFetcher:
                                 hint="another app may be spending the shop's budget: run later",
                             )
                         attempt -= 1
-                        self._retry_after_wait(request, page, started, wait, attempt, last, status)
+                        self._check_deadline(request, started, wait, attempt, last, status)
+                        logger.info(
+                            "%s/%s (connection %r): %s throttled; waiting %.2f s for %g points",
+                            self._context.vendor,
+                            self._context.entity,
+                            self._context.connection,
+                            f"page {page}" if page is not None else "request",
+                            wait,
+                            report.requested if report and report.requested else request.cost,
+                        )
+                        self._stats.retries += 1
+                        self._stats.retry_wait_seconds += wait
+                        if wait > 0:
+                            self._sleep(wait)
                         continue
                     elif verdict is not None and verdict.kind == "retryable":
                         self._stats.server_errors += 1

@@ -52,7 +52,10 @@ def with_cost(spec: ConnectorSpec, request: PageRequest) -> PageRequest:
     limit = spec.rate_limit
     if limit.unit != "cost" or not request.is_post or request.document is None:
         return request
-    cost = estimate_query_cost(request.document, dict(request.variables))
+    try:
+        cost = estimate_query_cost(request.document, dict(request.variables))
+    except QueryCostError as exc:
+        raise ValueError(f"{spec.vendor}: the query was not sent: {exc}") from None
     if limit.max_request_cost is not None and cost > limit.max_request_cost:
         raise ValueError(
             f"{spec.vendor}: a query would cost an estimated {cost} points, above the "

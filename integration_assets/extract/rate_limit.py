@@ -260,8 +260,8 @@ class LeakyBucketLimiter:
     For a cost budget (`spec.unit == "cost"`) the bucket's unit is one point: a request
     reserves its estimated cost (GCRA takes any weight: `tat` moves by cost times interval), the
     answer refunds what the vendor did not charge and resyncs from the budget it reports in
-    its body. The vendor's reported maximum and restore rate replace the spec's (a shop on a
-    bigger plan than the default is paced by its own figures from its first answer on).
+    its body. The bucket's size and rate stay the spec's (or the connection's override): every
+    limiter sharing a store, in any process, must read its one number on the same scale.
     """
 
     def __init__(
@@ -278,17 +278,20 @@ class LeakyBucketLimiter:
         self._clock = clock
         self._sleep = sleep
         self._headroom = max(0, headroom)
-        self._resize(float(spec.capacity), spec.refill_per_second)
-
-    def _resize(self, capacity: float, refill_per_second: float) -> None:
+        capacity, refill_per_second = float(spec.capacity), spec.refill_per_second
         self.capacity = capacity
         self.refill_per_second = refill_per_second
         self.interval = 1.0 / refill_per_second
-        usable = max(1.0, capacity - self._headroom)
+        headroom = float(self._headroom)
+        if spec.unit == "cost":
+            # Points are small units: a tenth of a second of restore (10 points at Shopify's
+            # 100/s) absorbs the vendor's whole-point rounding and the time its answer took.
+            headroom = max(headroom, 0.1 * refill_per_second)
+        usable = max(1.0, capacity - headroom)
         self.tolerance = usable * self.interval
         # How far above our own estimate a vendor's report may be and still be no news: the
         # headroom absorbs that many requests, half a request more absorbs rounding.
-        self.slack = (self._headroom + 0.5) * self.interval
+        self.slack = (headroom + 0.5) * self.interval
 
     def acquire(self, amount: float = 1.0) -> float:
         # More than the bucket holds could never fit: it waits for an empty bucket instead.
@@ -322,15 +325,17 @@ class LeakyBucketLimiter:
         refund = charged if report.actual is None else charged - report.actual
         if refund > 0:
             self.store.refund(now, refund * self.interval)
-        reported = (report.maximum or 0.0, report.restore_rate or 0.0)
-        if min(reported) > 0 and reported != (self.capacity, self.refill_per_second):
-            self._resize(*reported)
         if report.available is None:
             return
-        # As for headers, only ever raise (a lower level is stale next to requests in flight).
-        used = max(0.0, self.capacity - report.available)
-        sent = now - max(0.0, age_seconds)
-        self.store.raise_to(now, sent + used * self.interval, slack=self.slack)
+        # The vendor's level, scaled to our capacity as `budget_level` scales a header: a shop
+        # on a bigger plan than the one modelled still maps onto our bucket (its own figures
+        # can be declared on the connection). As for headers, only ever raise: a lower level
+        # is stale next to requests in flight. Dated when the answer arrived, not when the
+        # request left: the vendor reports its bucket after the query ran and its unused
+        # cost went back.
+        maximum = report.maximum if report.maximum and report.maximum > 0 else self.capacity
+        used = max(0.0, maximum - report.available) * self.capacity / maximum
+        self.store.raise_to(now, now + used * self.interval, slack=self.slack)
 
     def penalise(self, retry_after_seconds: float) -> None:
         # The bucket is full until now + retry_after: the next slot opens then.
