@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from integration_assets.connectors import get_connector
 from integration_assets.connectors.connections import Connection, RateLimitOverride
 from integration_assets.extract import PageStream
+from integration_assets.extract.errors import ExtractError
 from integration_assets.extract.export import ExportResume, ExportStream, parse_resume_token
 from integration_assets.extract.export_operation import (
     ExportDeadlineError,
@@ -26,7 +28,6 @@ from integration_assets.extract.export_operation import (
     GraphQLAnswer,
 )
 from integration_assets.extract.graphql import GraphQLClient
-from integration_assets.extract.errors import ExtractError
 from integration_assets.extract.page import Page
 from integration_assets.extract.records import flatten_connections, records_from_body
 from integration_assets.extract.settings import ExtractSettings
@@ -130,10 +131,18 @@ def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return keyed
 
 
-def _ours(sandbox: Sandbox, stream: ExportStream) -> list[Any]:
-    """The sandbox's operations running this stream's query."""
+def _ours(sandbox: Sandbox, stream: ExportStream, after: int = 0) -> list[Any]:
+    """The sandbox's operations of this stream's query, numbered above `after`."""
     wanted = " ".join(stream.query.split())
-    return [op for op in sandbox.shopify.bulk.all() if " ".join(op.query.split()) == wanted]
+    return [
+        op
+        for op in sandbox.shopify.bulk.all()
+        if op.number > after and " ".join(op.query.split()) == wanted
+    ]
+
+
+def _last_operation(sandbox: Sandbox) -> int:
+    return max((op.number for op in sandbox.shopify.bulk.all()), default=0)
 
 
 def test_a_customers_export_holds_every_customer_as_the_paginated_walk_reads_it(
@@ -279,6 +288,7 @@ def test_a_start_refused_for_the_concurrency_limit_waits_then_runs(
 ) -> None:
     bulk = sandbox.shopify.bulk
     bulk.pause()
+    before = _last_operation(sandbox)
     others = [started(shopify, "{ products { edges { node { id } } } }") for _ in range(5)]
     waits: list[float] = []
 
@@ -293,7 +303,7 @@ def test_a_start_refused_for_the_concurrency_limit_waits_then_runs(
     pages = run.pages()
 
     assert run.calls.count("mutation StartExport") == 3  # refused, refused, accepted
-    assert len(_ours(sandbox, run.stream)) == 1
+    assert len(_ours(sandbox, run.stream, after=before)) == 1
     assert len(_records(pages)) == SIZES["customers"]
 
 
@@ -303,6 +313,7 @@ def test_a_running_export_of_the_same_query_is_adopted_not_started_twice(
     # A sync that crashed (no chance to cancel) left its export running.
     bulk = sandbox.shopify.bulk
     bulk.pause()
+    before = _last_operation(sandbox)
     probe = Exporting(sandbox, "orders")
     left_running = started(shopify, probe.stream.query, group=True)
     bulk.resume()
@@ -312,7 +323,7 @@ def test_a_running_export_of_the_same_query_is_adopted_not_started_twice(
 
     assert run.stream.operation.id == left_running
     assert "mutation StartExport" not in run.calls
-    assert len(_ours(sandbox, run.stream)) == 1
+    assert len(_ours(sandbox, run.stream, after=before)) == 1
     assert len(_records(pages)) == SIZES["orders"]
 
 
@@ -361,18 +372,19 @@ def test_a_retry_whose_operation_was_canceled_starts_a_new_one_from_page_one(
     assert len(_records(pages)) == SIZES["customers"]
 
 
-def _peak_while_reading(sandbox: Sandbox, shopify: httpx.Client, entity: str) -> tuple[int, int]:
-    """(peak traced bytes while downloading and reassembling, the file's size)."""
-    run = Exporting(sandbox, entity, settings=SETTINGS)
-    operation_id = started(shopify, run.stream.query, group=True)
+def _peak_while_reading(
+    sandbox: Sandbox, shopify: httpx.Client, since: datetime | None = None
+) -> tuple[int, int]:
+    """(peak traced bytes while downloading and reassembling a customers export, its size)."""
+    query = Exporting(sandbox, "customers", since=since).stream.query
+    operation_id = started(shopify, query, group=True)
     done = sandbox.shopify.bulk.wait_for(operation_id, ["COMPLETED"])
     assert done.file_size is not None
-    reading = Exporting(
-        sandbox,
-        entity,
-        settings=ExtractSettings(export_poll_interval_seconds=0.02, export_page_records=20),
-        resume=ExportResume(operation_id, 0),
-    )
+    settings = ExtractSettings(export_poll_interval_seconds=0.02, export_page_records=20)
+    resume = ExportResume(operation_id, 0)
+    # Read once untraced: the first download of a process imports and pools what it needs.
+    Exporting(sandbox, "customers", settings=settings, resume=resume).pages()
+    reading = Exporting(sandbox, "customers", settings=settings, resume=resume)
     records = 0
     tracemalloc.start()
     try:
@@ -382,13 +394,19 @@ def _peak_while_reading(sandbox: Sandbox, shopify: httpx.Client, entity: str) ->
     finally:
         tracemalloc.stop()
         reading.graphql.close()
-    assert records == SIZES[entity]
+    assert records == done.root_object_count
     return peak, done.file_size
 
 
 def test_reading_an_export_holds_a_page_of_records_not_the_file(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:
-    peak, size = _peak_while_reading(sandbox, shopify, "customers")
-    assert size > 1_000_000
-    assert peak < size / 4
+    stamps = sorted(record["updated_at"] for record in sandbox.shopify.records("customers"))
+    recent = datetime.fromisoformat(stamps[len(stamps) * 4 // 5])
+
+    small_peak, small_size = _peak_while_reading(sandbox, shopify, since=recent)
+    large_peak, large_size = _peak_while_reading(sandbox, shopify)
+
+    assert large_size > 4 * small_size > 0
+    # Four times the file, not four times the memory: what grows is what was held.
+    assert large_peak - small_peak < (large_size - small_size) / 4
