@@ -218,6 +218,9 @@ class ExportStream:
         try:
             yield from self._run(deadline)
         except BaseException:
+            last = self.control.last
+            if self.operation is not None and last is not None and last.id == self.operation.id:
+                self.operation = last  # e.g. the FAILED state that ended the wait
             self._cancel_quietly()
             raise
         finally:

@@ -101,6 +101,8 @@ class ExportControl:
         self._sleep = sleep
         self._clock = clock
         self.requests = 0
+        self.last: ExportOperation | None = None
+        """The operation as the vendor last described it (start, find or poll)."""
 
     def start(self, query: str, deadline: float) -> tuple[ExportOperation, Mapping[str, str]]:
         """Start an export of `query`; returns it and the headers of the answer that did.
@@ -153,6 +155,7 @@ class ExportControl:
                     continue
                 operation = self._operation(item, "find")
                 if self.is_running(operation):
+                    self.last = operation
                     return operation
         return None
 
@@ -247,7 +250,7 @@ class ExportControl:
                 f"expected an object with {spec.id_field!r}",
                 operation_id=operation_id,
             )
-        return ExportOperation(
+        operation = ExportOperation(
             id=str(found[spec.id_field]),
             status=str(found.get(spec.status_field)),
             url=found.get(spec.url_field) or None,
@@ -261,6 +264,9 @@ class ExportControl:
             if spec.created_at_field
             else None,
         )
+        if step != "find":
+            self.last = operation
+        return operation
 
     def _wait_or_fail(
         self,

@@ -234,7 +234,8 @@ def test_a_failed_operation_is_an_error_with_its_code_and_its_partial_file_is_no
     assert "ended FAILED with error code INTERNAL_SERVER_ERROR" in message
     assert "partial file, which is not loaded" in message
     assert [len(page.records) for page in yielded] == [0]  # only the marker page
-    assert sandbox.shopify.stats().count(path="-partial.jsonl") == 0
+    assert not [path for path in sandbox.shopify.stats().by_path if path.endswith("-partial.jsonl")]
+    assert run.stream.operation is not None and run.stream.operation.partial_url  # it existed
 
 
 def test_ctrl_c_while_the_export_runs_cancels_it_at_the_vendor(sandbox: Sandbox) -> None:
