@@ -57,6 +57,7 @@ SHOPIFY_BULK_EXPORT = ExportSpec(
     ),
     find_paths=("running.nodes", "created.nodes"),
     busy_codes=("LIMIT_REACHED", "OPERATION_IN_PROGRESS"),
+    refused_codes=("ACCESS_DENIED",),
     poll_interval_seconds=1.0,
     poll_backoff=1.5,
     poll_max_interval_seconds=30.0,

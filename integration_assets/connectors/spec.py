@@ -186,7 +186,8 @@ class ExportSpec(_Frozen):
     may point at an incomplete file, which is never loaded as if complete). Anything else is
     still running and can be canceled. `busy_codes` are the user-error codes of a start that
     was refused because too many exports are running: the client waits and tries again
-    rather than failing.
+    rather than failing. `refused_codes` are the error codes of a failed operation that no
+    retry can fix (a missing access scope): the error says so and is not retried.
 
     `find_document` lists the operations still running (`find_paths`: where their lists
     are in the answer; each operation carries its query text in `query_field`): before
@@ -232,6 +233,7 @@ class ExportSpec(_Frozen):
     completed_statuses: ExportStatusSet = ("COMPLETED",)
     failed_statuses: ExportStatusSet = ("FAILED", "CANCELED", "CANCELING", "EXPIRED")
     busy_codes: ExportStatusSet = ()
+    refused_codes: ExportStatusSet = ()
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     poll_backoff: float = Field(default=1.5, ge=1)
     poll_max_interval_seconds: float = Field(default=30.0, gt=0)

@@ -53,7 +53,14 @@ class ExportError(ExtractError):
 
 
 class ExportDeadlineError(ExportError):
-    """The export did not finish within its deadline; the operation was canceled."""
+    """The export did not finish within its deadline; the operation was canceled.
+
+    Not worth an automatic retry: a new export would wait as long again."""
+
+
+class ExportRefusedError(ExportError):
+    """The vendor refused the export itself (an invalid query, a missing access scope):
+    the same export is refused again however often it is retried."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class ExportControl:
                     "the vendor refused to start the export",
                     self._scrub(_messages(errors)),
                     hint="the entity's export query or the credential's scopes need fixing",
+                    kind=ExportRefusedError,
                 )
             operation = self._operation(payload.get(spec.operation_field), "start")
             return operation, answer.headers
@@ -219,6 +227,15 @@ class ExportControl:
             reason += f" with error code {code}"
         if operation.partial_url:
             reason += "; the vendor kept a partial file, which is not loaded (records are missing)"
+        if code in self._spec.refused_codes:
+            return self._error(
+                "the vendor refused the export",
+                reason,
+                operation_id=operation.id,
+                error_code=code,
+                hint="the credential lacks an access scope the export query needs",
+                kind=ExportRefusedError,
+            )
         return self._error(
             "the export did not complete",
             reason,

@@ -25,6 +25,7 @@ from integration_assets.extract.export import ExportResume, ExportStream, parse_
 from integration_assets.extract.export_operation import (
     ExportDeadlineError,
     ExportError,
+    ExportRefusedError,
     GraphQLAnswer,
 )
 from integration_assets.extract.graphql import GraphQLClient
@@ -411,3 +412,42 @@ def test_reading_an_export_holds_a_page_of_records_not_the_file(
     assert large_size > 4 * small_size > 0
     # Four times the file, not four times the memory: what grows is what was held.
     assert large_peak - small_peak < (large_size - small_size) / 4
+
+
+def test_an_export_the_shop_denies_is_refused_for_good(sandbox: Sandbox) -> None:
+    sandbox.shopify.set_faults(bulk_failure={"error_code": "ACCESS_DENIED", "after_objects": 0})
+
+    with pytest.raises(ExportRefusedError) as raised:
+        Exporting(sandbox, "orders").pages()
+
+    assert raised.value.error_code == "ACCESS_DENIED"
+    assert "lacks an access scope" in str(raised.value)
+
+
+def test_a_query_the_vendor_will_not_run_in_bulk_is_refused_with_its_message(
+    sandbox: Sandbox,
+) -> None:
+    entity = SPEC.entity("products").model_copy(
+        update={"export_query": '{ node(id: "gid://shopify/Product/1") { id } }'}
+    )
+    spec = SPEC.model_copy(
+        update={"entities": tuple(e if e.name != "products" else entity for e in SPEC.entities)}
+    )
+    connection = _connection(sandbox)
+    secrets = {"access_token": sandbox.shopify.access_token}
+    with GraphQLClient(spec, connection, purpose="products", secrets=secrets) as graphql:
+        stream = ExportStream(
+            spec,
+            "products",
+            connection,
+            call=lambda document, variables: GraphQLAnswer(
+                graphql.execute(document, variables)["data"], {}
+            ),
+            endpoint=graphql.endpoint,
+            settings=SETTINGS,
+        )
+        with pytest.raises(ExportRefusedError) as raised:
+            list(stream)
+
+    assert "the vendor refused to start the export" in str(raised.value)
+    assert stream.operation is None  # nothing was started, so nothing to cancel
