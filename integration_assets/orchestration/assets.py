@@ -78,6 +78,7 @@ def _extract_metadata(result: ExtractResult) -> dict[str, object]:
         "incremental_since": result.since or "full",
         "resumed_pages": result.resumed_pages,
         "walk_started_at": result.walk_started_at or "",
+        "export_operation": result.export_operation or "",
     }
 
 
