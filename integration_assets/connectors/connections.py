@@ -41,7 +41,9 @@ class MissingSecretError(RuntimeError):
 
 
 class RateLimitOverride(BaseModel):
-    """A bigger (or smaller) budget than the vendor's default, e.g. Shopify Plus: 400 @ 20/s."""
+    """A bigger (or smaller) budget than the vendor's default, in the unit of the API the
+    connection speaks: requests for REST (Shopify Plus: 400 @ 20/s), cost points for
+    Shopify GraphQL (Plus: restore 1000 points/s)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -216,6 +216,7 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
     # contact details and free text, around amounts the shop must keep.
     person=PersonSpec(
         entity="customers",
+        raw_id="gid://shopify/Customer/{id}",
         references=(
             PersonReference(
                 entity="orders",

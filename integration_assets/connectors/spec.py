@@ -356,10 +356,16 @@ class PersonReference(_Frozen):
 
 
 class PersonSpec(_Frozen):
-    """Which entity is a person and which entities reference one; drives `sync/redact.py`."""
+    """Which entity is a person and which entities reference one; drives `sync/redact.py`.
+
+    `raw_id` is how a person's id (as redaction is given it, the warehouse's id) is written
+    in raw records, `{id}` standing for it: the id itself by default, a global id where the
+    API uses them (Shopify GraphQL: `gid://shopify/Customer/{id}`).
+    """
 
     entity: str
     references: tuple[PersonReference, ...] = ()
+    raw_id: str = "{id}"
 
 
 RequestKind = Literal["get", "graphql"]

@@ -254,7 +254,7 @@ class PageFetcher:
                         if throttled_waits > MAX_THROTTLED_WAITS:
                             raise self._error(
                                 request,
-                                summary=f"throttled {throttled_waits - 1} times in a row",
+                                summary=f"throttled {throttled_waits} times on one request",
                                 reason=last,
                                 status=status,
                                 attempts=attempt,

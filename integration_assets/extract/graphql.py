@@ -8,6 +8,7 @@ module is the generic GraphQL machinery any vendor speaking Relay connections co
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +40,8 @@ from integration_assets.extract.records import (
 )
 from integration_assets.extract.settings import ExtractSettings
 from integration_assets.paths import lookup_optional
+
+logger = logging.getLogger("integration_assets.extract")
 
 
 def graphql_endpoint(spec: ConnectorSpec, api_base_url: str) -> str:
@@ -81,29 +84,33 @@ def fitted_page_size(
     label: str,
 ) -> int:
     """The page size for `document`: the largest up to `ceiling` whose estimated cost stays
-    within the vendor's single-query maximum. An `explicit` size (the user's setting) is
-    kept, or refused with the reason, rather than silently lowered."""
+    within the vendor's single-query maximum.
+
+    An `explicit` ceiling (the sync's `page_size` setting, one number for every entity and
+    vendor) that would cost too much is lowered to what fits, with a log line saying so:
+    refusing it would fail the costly entities (orders with their line items) of a setting
+    that suits the others.
+    """
     max_cost = spec.rate_limit.max_request_cost
     if spec.rate_limit.unit != "cost" or max_cost is None:
         return ceiling
     try:
-        if explicit:
-            cost = estimate_query_cost(document, {page_size_variable: ceiling})
-            if cost > max_cost:
-                fits = largest_page_size(
-                    document, {}, page_size_variable, ceiling=ceiling, max_cost=max_cost
-                )
-                raise ValueError(
-                    f"{label}: page size {ceiling} makes the query cost an estimated {cost} "
-                    f"points, above the {max_cost} {spec.vendor} allows in one query; use at "
-                    f"most {fits}"
-                )
-            return ceiling
-        return largest_page_size(
+        fits = largest_page_size(
             document, {}, page_size_variable, ceiling=ceiling, max_cost=max_cost
         )
     except QueryCostError as exc:
         raise ValueError(f"{label}: {exc}") from None
+    if explicit and fits < ceiling:
+        logger.info(
+            "%s: page size %d would cost more than the %d points %s allows in one query; "
+            "asking for %d per page",
+            label,
+            ceiling,
+            max_cost,
+            spec.vendor,
+            fits,
+        )
+    return fits
 
 
 def first_graphql_request(
@@ -314,6 +321,7 @@ class GraphQLClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
+        # The stream module imports this one; its header and client helpers come late.
         from integration_assets.extract.stream import new_client, request_headers
 
         if spec.request != "graphql" or spec.graphql is None:

@@ -62,8 +62,10 @@ class VendorApp(ABC):
         response = await self._answer(request)
         with self.simulator.lock:
             response.headers["Date"] = http_date(self.simulator.clock)
+            # A handler may describe a request whose parameters are in its body (GraphQL).
+            params = getattr(request.state, "log_params", None) or dict(request.query_params)
             self.simulator.log.record(
-                request.method, request.url.path, dict(request.query_params), response.status_code
+                request.method, request.url.path, params, response.status_code
             )
         return response
 

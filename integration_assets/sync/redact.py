@@ -17,6 +17,10 @@ raw path became. In one transaction on the warehouse database:
   records pointing at them; `record_count` follows;
 - quarantine: the person's rejected records and rejected records pointing at them are deleted.
 
+The person's id is given as the warehouse knows it (`123`); raw records may write it as the
+spec's `PersonSpec.raw_id` says (Shopify GraphQL: `gid://shopify/Customer/123`), and both
+forms are matched in raw records and text key columns.
+
 Idempotent: a second run finds nothing and changes nothing. Limitation: a later sync of a
 referencing record the vendor still holds unredacted writes its personal fields again;
 vendors redact on their side too (Shopify sends `customers/redact` after erasing), and
@@ -91,14 +95,21 @@ def _reference_columns(
     return matches[0], nulled
 
 
-def _key_value(schema: TableSchema, person_id: str) -> Any:
+def _key_values(schema: TableSchema, person_id: str, forms: frozenset[str]) -> list[Any]:
+    """The values a key column holds for the person: the integer id, or any text form."""
     kind = schema.column(schema.primary_key[0]).type
     if kind is ColumnType.INTEGER:
         try:
-            return int(person_id)
+            return [int(person_id)]
         except ValueError:
             raise RedactError(f"person id {person_id!r} is not an integer id") from None
-    return person_id
+    return sorted(forms)
+
+
+def id_forms(raw_id: str, person_id: str) -> frozenset[str]:
+    """Every way the person's id may be written in a raw record or a text key: as given, and
+    as the spec's `raw_id` template says (Shopify GraphQL: a GID)."""
+    return frozenset({person_id, raw_id.replace("{id}", person_id)})
 
 
 def _pop(record: dict[str, Any], path: str) -> bool:
@@ -123,22 +134,24 @@ def _warehouse_rows(
     person_id: str,
     references: list[tuple[CompiledMapping, PersonReference]],
     result: RedactResult,
+    forms: frozenset[str],
 ) -> None:
     root = person.table
-    key_value = _key_value(root, person_id)
+    key_values = _key_values(root, person_id, forms)
     for schema in person.tables[1:]:  # children first, then the person's row
         if schema.parent != root.name:
             continue
         table = build_table(schema, warehouse.schema)
         result.rows_deleted[schema.name] = conn.execute(
             delete(table).where(
-                table.c[CONNECTION_COLUMN] == tenant, table.c[schema.parent_key[0]] == key_value
+                table.c[CONNECTION_COLUMN] == tenant,
+                table.c[schema.parent_key[0]].in_(key_values),
             )
         ).rowcount
     table = build_table(root, warehouse.schema)
     result.rows_deleted[root.name] = conn.execute(
         delete(table).where(
-            table.c[CONNECTION_COLUMN] == tenant, table.c[root.primary_key[0]] == key_value
+            table.c[CONNECTION_COLUMN] == tenant, table.c[root.primary_key[0]].in_(key_values)
         )
     ).rowcount
     for mapping, reference in references:
@@ -146,10 +159,10 @@ def _warehouse_rows(
         schema = mapping.table
         table = build_table(schema, warehouse.schema)
         kind = schema.column(column).type
-        value = int(person_id) if kind is ColumnType.INTEGER and person_id.isdigit() else person_id
+        values = [int(person_id)] if kind is ColumnType.INTEGER and person_id.isdigit() else forms
         result.rows_scrubbed[schema.name] = conn.execute(
             update(table)
-            .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column] == value)
+            .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column].in_(sorted(values)))
             .values(dict.fromkeys(nulled))
         ).rowcount
 
@@ -162,6 +175,7 @@ def _landing(
     person_id: str,
     references: list[tuple[SyncTarget, PersonReference]],
     result: RedactResult,
+    forms: frozenset[str],
 ) -> None:
     """Rewrite the landed pages that mention the person, one page at a time."""
     pages = bookkeeping(warehouse.dialect).landing_pages
@@ -199,14 +213,14 @@ def _landing(
         )
         changed = False
         if entity == person.entity_name:
-            kept = [r for r in records if str(key_getter(r)) != person_id]
+            kept = [r for r in records if str(key_getter(r)) not in forms]
             result.landing_records_removed += len(records) - len(kept)
             changed = len(kept) != len(records)
             records[:] = kept
         else:
             _, reference, getter = getters[entity]
             for record in records:
-                if str(getter(record)) != person_id:
+                if str(getter(record)) not in forms:
                     continue
                 for path in (*reference.personal_fields, reference.path):
                     _pop(record, path)
@@ -229,6 +243,7 @@ def _quarantine(
     person_id: str,
     references: list[tuple[SyncTarget, PersonReference]],
     result: RedactResult,
+    forms: frozenset[str],
 ) -> None:
     quarantine = bookkeeping(warehouse.dialect).quarantine
     key_getter = build_getter(parse_path(person.entity.primary_key))
@@ -245,9 +260,9 @@ def _quarantine(
     for row_id, entity, record_key, record in rows:
         raw = record if isinstance(record, dict) else {}
         if entity == person.entity_name:
-            mine = record_key == person_id or str(_safe(key_getter, raw)) == person_id
+            mine = record_key in forms or str(_safe(key_getter, raw)) in forms
         else:
-            mine = str(_safe(getters[entity], raw)) == person_id
+            mine = str(_safe(getters[entity], raw)) in forms
         if mine:
             doomed.append(row_id)
     if doomed:
@@ -275,6 +290,7 @@ def redact_person(
     if spec is None:
         raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
     person_id = str(person_id).strip()
+    forms = id_forms(spec.raw_id, person_id)
     if not person_id:
         raise RedactError("the person id is empty")
     person = SyncTarget(connection, spec.entity, mappings_dir)
@@ -290,7 +306,7 @@ def redact_person(
     result = RedactResult(connection=tenant, vendor=connection.vendor)
     mapped = [(target.mapping, reference) for target, reference in references]
     with warehouse.begin() as conn:
-        _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result)
-        _landing(conn, warehouse, tenant, person, person_id, references, result)
-        _quarantine(conn, warehouse, tenant, person, person_id, references, result)
+        _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result, forms)
+        _landing(conn, warehouse, tenant, person, person_id, references, result, forms)
+        _quarantine(conn, warehouse, tenant, person, person_id, references, result, forms)
     return result

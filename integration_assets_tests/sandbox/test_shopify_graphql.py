@@ -223,7 +223,7 @@ def test_single_record_lookups_by_global_id(sandbox: Sandbox, shopify: httpx.Cli
 def test_versions_fall_forward_to_the_oldest_supported_one(shopify: httpx.Client) -> None:
     served = {
         version: graphql(shopify, CUSTOMERS_PAGE, version=version)
-        for version in ("2026-01", "2026-07", "2024-10", "2025-04")
+        for version in ("2026-01", "2026-07", "2024-10", "2025-04", "unstable")
     }
     not_a_version = graphql(shopify, CUSTOMERS_PAGE, version="latest")
 
@@ -232,6 +232,22 @@ def test_versions_fall_forward_to_the_oldest_supported_one(shopify: httpx.Client
         "2026-07": "2026-07",
         "2024-10": "2026-01",
         "2025-04": "2026-01",
+        "unstable": "unstable",
     }
     assert all(response.status_code == 200 for response in served.values())
     assert not_a_version.status_code == 404
+
+
+def test_the_request_log_names_each_graphql_operation_and_its_fields(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    graphql(
+        shopify,
+        "query Page { customers(first: 2) { nodes { id } } orders(first: 1) { nodes { id } } }",
+    )
+
+    logged = sandbox.shopify.stats().filter(path="graphql.json")
+
+    assert [(entry.method, entry.params, entry.status) for entry in logged] == [
+        ("POST", {"operation": "query", "fields": "customers,orders"}, 200)
+    ]

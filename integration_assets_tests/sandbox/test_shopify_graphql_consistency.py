@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from integration_assets.sandbox import Sandbox
-from integration_assets_tests.sandbox.graphql_helpers import walk
+from integration_assets.sandbox import Sandbox, ShopifySimulator, SimulatorServer
+from integration_assets_tests.sandbox.graphql_helpers import graphql, walk
 from integration_assets_tests.sandbox.helpers import shopify_records
 
 CUSTOMER_FIELDS = """
@@ -31,8 +31,10 @@ ORDER_FIELDS = """
   totalPriceSet { shopMoney { amount currencyCode } }
   totalTaxSet { shopMoney { amount } }
   totalDiscountsSet { shopMoney { amount } }
+  confirmed discountCodes paymentGatewayNames taxLines { rate priceSet { shopMoney { amount } } }
   lineItems(first: 5) { nodes { id title variantTitle sku vendor quantity product { id }
-    variant { id } originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } } }
+    variant { id } originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } }
+    originalTotalSet { shopMoney { amount } } } }
 """
 PRODUCT_FIELDS = """
   id title vendor productType handle status tags createdAt updatedAt publishedAt
@@ -157,6 +159,12 @@ def test_orders_agree_field_by_field_line_items_included(
         assert _money(node, "totalPriceSet") == Decimal(record["total_price"])
         assert _money(node, "totalTaxSet") == Decimal(record["total_tax"])
         assert _money(node, "totalDiscountsSet") == Decimal(record["total_discounts"])
+        assert node["confirmed"] is record["confirmed"]
+        assert node["discountCodes"] == [code["code"] for code in record["discount_codes"]]
+        assert node["paymentGatewayNames"] == record["payment_gateway_names"]
+        assert [(tax["rate"], _money(tax, "priceSet")) for tax in node["taxLines"]] == [
+            (tax["rate"], Decimal(tax["price"])) for tax in record["tax_lines"]
+        ]
         lines = node["lineItems"]["nodes"]
         assert len(lines) == len(record["line_items"])
         for line, rest_line in zip(lines, record["line_items"], strict=True):
@@ -174,6 +182,10 @@ def test_orders_agree_field_by_field_line_items_included(
             assert _ref(line["variant"]) == (rest_line["variant_id"] if live else None)
             assert _money(line, "originalUnitPriceSet") == Decimal(rest_line["price"])
             assert _money(line, "totalDiscountSet") == Decimal(rest_line["total_discount"])
+            assert (
+                _money(line, "originalTotalSet")
+                == Decimal(rest_line["price"]) * rest_line["quantity"]
+            )
 
 
 def test_products_agree_field_by_field_variants_included(
@@ -234,3 +246,32 @@ def test_graphql_answers_carry_the_simulated_date_like_rest(
     )
 
     assert graph.headers["Date"] == rest.headers["Date"] == "Wed, 02 Oct 2024 12:00:00 GMT"
+
+
+def test_without_read_all_orders_both_apis_show_only_the_last_60_days() -> None:
+    simulator = ShopifySimulator(
+        seed=5, sizes={"customers": 30, "orders": 200, "products": 5}, read_all_orders=False
+    )
+    server = SimulatorServer(simulator).start()
+    headers = {"X-Shopify-Access-Token": simulator.access_token}
+    try:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+            rest = shopify_records(client, "orders", {"limit": 250, "status": "any"})
+            graph = walk(client, "orders", "id createdAt", page_size=100)
+            oldest = next(iter(simulator.records("orders")))["id"]
+            rest_old = client.get(f"/admin/api/2024-10/orders/{oldest}.json")
+            graph_old = graphql(
+                client,
+                "query($id: ID!) { order(id: $id) { id } }",
+                {"id": f"gid://shopify/Order/{oldest}"},
+            )
+    finally:
+        server.stop()
+
+    floor = simulator.clock - 60 * 86400
+    recent = [o["id"] for o in simulator.records("orders") if _instant(o["created_at"]) >= floor]
+    assert 0 < len(recent) < 200
+    assert [order["id"] for order in rest] == recent
+    assert [_number(node["id"]) for node in graph] == recent
+    assert rest_old.status_code == 404
+    assert graph_old.json()["data"] == {"order": None}

@@ -180,3 +180,45 @@ def test_graphql_spends_points_not_the_rest_request_bucket(tight: httpx.Client) 
     assert rest.headers["X-Shopify-Shop-Api-Call-Limit"] == "1/40"
     assert "X-Shopify-Shop-Api-Call-Limit" not in graph.headers
     assert _cost(graph)["throttleStatus"]["currentlyAvailable"] == 97
+
+
+def test_the_cost_include_fields_header_breaks_the_requested_cost_down(
+    shopify: httpx.Client,
+) -> None:
+    response = shopify.post(
+        "/admin/api/2026-10/graphql.json",
+        json={
+            "query": "{ orders(first: 10) { nodes { id lineItems(first: 5) { nodes { id } } } } }"
+        },
+        headers={"X-GraphQL-Cost-Include-Fields": "true"},
+    )
+
+    cost = _cost(response)
+    assert cost["requestedQueryCost"] == 82
+    assert cost["fields"] == [
+        {
+            "path": ["orders"],
+            "definedCost": 2,
+            "requestedTotalCost": 82,
+            "requestedChildrenCost": 80,
+        },
+        {
+            "path": ["orders", "nodes"],
+            "definedCost": 1,
+            "requestedTotalCost": 8,
+            "requestedChildrenCost": 7,
+        },
+        {
+            "path": ["orders", "nodes", "lineItems"],
+            "definedCost": 2,
+            "requestedTotalCost": 7,
+            "requestedChildrenCost": 5,
+        },
+        {
+            "path": ["orders", "nodes", "lineItems", "nodes"],
+            "definedCost": 1,
+            "requestedTotalCost": 1,
+            "requestedChildrenCost": 0,
+        },
+    ]
+    assert "fields" not in _cost(graphql(shopify, "{ orders(first: 1) { nodes { id } } }"))

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from integration_assets.sandbox import ShopifySimulator
-from integration_assets.sandbox.shopify.graphql import CostCalculator, SchemaExtension, execute
+from integration_assets.sandbox.shopify.graphql import (
+    CostCalculator,
+    Executor,
+    SchemaExtension,
+    execute,
+)
 from integration_assets.sandbox.shopify.graphql.executor import parse_and_validate
 
 BULK_SDL = """
@@ -16,6 +21,8 @@ type Mutation { bulkOperationRunQuery(query: String!): BulkOperation }
 
 def _extended() -> ShopifySimulator:
     simulator = ShopifySimulator(sizes={"customers": 600, "orders": 5, "products": 3})
+    # A bare executor: this story is about the extension mechanism, not what the shop registers.
+    simulator.graphql = Executor()
 
     def run(_root: Any, info: Any, query: str) -> dict[str, Any]:
         outcome = execute(info.context.simulator, query, unbounded=True)

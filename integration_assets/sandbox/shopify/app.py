@@ -23,6 +23,9 @@ Endpoints: `GET /admin/api/2024-10/{customers,orders,products}.json`, `…/count
 * Every authenticated answer reports the leaky bucket in `X-Shopify-Shop-Api-Call-Limit`;
   overflowing it is a 429 with `Retry-After: 2.0`.
 * Only version 2024-10 is simulated; other versions answer 404.
+* An app without the `read_all_orders` scope (`ShopifySimulator(read_all_orders=False)`)
+  sees only the orders created in the last 60 days: older ones are missing from lists and
+  counts and answer 404 alone.
 """
 
 from __future__ import annotations
@@ -271,6 +274,8 @@ class ShopifyApp(VendorApp):
         index = self.simulator.catalog.id_spaces[resource].index_of(vendor_id)
         if index is None or not store.exists(index):
             return _json({"errors": "Not Found"}, 404, headers)
+        if resource == "orders" and not self.simulator.order_readable(index):
+            return _json({"errors": "Not Found"}, 404, headers)
         row = Row(index, index, store.version(index), store.updated_at(index))
         record = self._serve(resource, row, query.get("fields"))
         return _json({SINGULAR[resource]: record}, 200, headers)
@@ -348,7 +353,9 @@ class ShopifyApp(VendorApp):
                 )
         return Selection(
             index_low=index_low,
-            created=self._window(filters, "created_at"),
+            created=self._window(filters, "created_at").narrowed(
+                self.simulator.orders_window() if resource == "orders" else Window()
+            ),
             updated=self._window(filters, "updated_at"),
             indices=indices,
             predicates=predicates,

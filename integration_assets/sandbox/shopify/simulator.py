@@ -15,17 +15,21 @@ from integration_assets.sandbox.shopify.catalog import ShopifyCatalog
 from integration_assets.sandbox.shopify.graphql.executor import Executor
 from integration_assets.sandbox.shopify.graphql.throttle import CostBucket, CostLimits
 from integration_assets.sandbox.simulator import DEFAULT_START, Simulator
-from integration_assets.sandbox.store import Row
+from integration_assets.sandbox.store import Row, Window
 from integration_assets.sandbox.timefmt import ShopClock
 
 DEMO_ACCESS_TOKEN = "shpat_demo_token"
+ORDERS_WITHOUT_READ_ALL_ORDERS = 60 * 86400
+"""How far back an app without the read_all_orders scope sees orders (Shopify: 60 days)."""
 
 
 class ShopifySimulator(Simulator):
     """One shop served as Admin REST 2024-10 and GraphQL Admin 2026-10 (see `shopify.app`).
 
     `graphql_limits` is the GraphQL cost bucket of each access token (default: the Standard
-    plan's 2000 points restoring at 100 points/second).
+    plan's 2000 points restoring at 100 points/second). `read_all_orders=False` is an app
+    without that scope: as Shopify documents, only the last 60 days' orders (by creation) are
+    accessible, in REST and GraphQL alike.
     """
 
     vendor: ClassVar[str] = "shopify"
@@ -47,7 +51,9 @@ class ShopifySimulator(Simulator):
         timezone: str = "America/New_York",
         start: int = DEFAULT_START,
         graphql_limits: CostLimits | None = None,
+        read_all_orders: bool = True,
     ) -> None:
+        self.read_all_orders = read_all_orders
         self.access_token = access_token
         self.cost_limits = graphql_limits or CostLimits()
         self.graphql = Executor()
@@ -91,6 +97,16 @@ class ShopifySimulator(Simulator):
         if bucket is None:
             bucket = self._buckets[token] = LeakyBucket(capacity=40, leak_per_second=2.0)
         return bucket
+
+    def orders_window(self) -> Window:
+        """Creation times of the orders this app may read (all, or the last 60 days)."""
+        if self.read_all_orders:
+            return Window()
+        return Window(low=self.clock - ORDERS_WITHOUT_READ_ALL_ORDERS)
+
+    def order_readable(self, index: int) -> bool:
+        """Whether the app may read order `index` (see `orders_window`)."""
+        return self.orders_window().contains(self.store("orders").created_at(index))
 
     def cost_bucket(self, token: str) -> CostBucket:
         """The GraphQL cost bucket of one access token (Shopify limits per app and shop)."""

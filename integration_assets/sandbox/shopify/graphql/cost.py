@@ -16,6 +16,10 @@ manual costs on fields: `costs` maps "Type.field" to such a cost, which replaces
 The actual cost walks the same selections over the returned data: a null object costs
 nothing and a connection costs 2 plus what its returned nodes cost, so a short last page is
 cheaper than requested, and the difference goes back into the bucket.
+
+With the request header `X-GraphQL-Cost-Include-Fields: true` Shopify adds
+`extensions.cost.fields`: per field path its `definedCost`, `requestedTotalCost` and
+`requestedChildrenCost` (`fields_breakdown`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,15 @@ def _is_connection(graphql_type: Any) -> bool:
         and "pageInfo" in graphql_type.fields
         and ("edges" in graphql_type.fields or "nodes" in graphql_type.fields)
     )
+
+
+def _entry(path: list[str], own: int, total: int) -> dict[str, Any]:
+    return {
+        "path": path,
+        "definedCost": own,
+        "requestedTotalCost": total,
+        "requestedChildrenCost": total - own,
+    }
 
 
 def _is_list(field_type: Any) -> bool:
@@ -98,6 +111,58 @@ class CostCalculator:
     def requested(self) -> int:
         """The cost computed from the query alone (what the bucket must hold to run it)."""
         return self._cost(_MISSING)
+
+    def fields_breakdown(self) -> list[dict[str, Any]]:
+        """Every costed field of the request: path, defined cost, requested total and children."""
+        root = self._root()
+        if root is None or self.operation is None:
+            return []
+        fields = collect_fields(
+            self.schema, self.fragments, self.variables, root, self.operation.selection_set
+        )
+        out: list[dict[str, Any]] = []
+        mutation = self.operation.operation is OperationType.MUTATION
+        for key, nodes in fields.items():
+            if mutation:
+                own = self.costs.get(f"{root.name}.{nodes[0].name.value}", MUTATION_COST)
+                out.append(_entry([key], own, own))
+            else:
+                self._describe(root, nodes, [key], out)
+        return out
+
+    def _describe(
+        self, parent: GraphQLObjectType, nodes: list[FieldNode], path: list[str], out: list
+    ) -> None:
+        name = nodes[0].name.value
+        definition = parent.fields.get(name)
+        if definition is None or name.startswith("__"):
+            return
+        named = get_named_type(definition.type)
+        if is_leaf_type(named):
+            return
+        manual = self.costs.get(f"{parent.name}.{name}")
+        if _is_connection(parent):
+            # The wrappers inside a connection are priced in its base cost.
+            if name == "pageInfo":
+                return
+            own = 0 if name == "edges" else 1
+            total = (
+                self._object(named, nodes, _MISSING)
+                if name == "edges"
+                else 1 + self._children(named, nodes, _MISSING)
+            )
+        else:
+            own = (CONNECTION_BASE if _is_connection(named) else 1) if manual is None else manual
+            total = self._field(parent, nodes, _MISSING)
+        out.append(_entry(path, own, total))
+        candidates = self.schema.get_possible_types(named) if is_abstract_type(named) else [named]
+        seen: set[str] = set()
+        for candidate in candidates:
+            sub = collect_sub_fields(self.schema, self.fragments, self.variables, candidate, nodes)
+            for key, sub_nodes in sub.items():
+                if key not in seen:
+                    seen.add(key)
+                    self._describe(candidate, sub_nodes, [*path, key], out)
 
     def actual(self, data: Mapping[str, Any] | None) -> int:
         """The cost of what was returned (never more than requested)."""

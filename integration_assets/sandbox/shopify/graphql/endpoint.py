@@ -5,8 +5,8 @@ What a client meets, as on the real service (shopify.dev: "GraphQL Admin API ref
 
 * The versions served are 2026-01, 2026-04, 2026-07 and 2026-10. A request for any other
   (retired or unknown) `YYYY-MM` version is answered as the oldest supported one, and
-  `X-Shopify-API-Version` names the version actually served. A path that is no version at
-  all is a 404.
+  `X-Shopify-API-Version` names the version actually served; `unstable` is served too. A
+  path that is no version at all is a 404.
 * The body is JSON `{"query", "variables", "operationName"}` (or the bare query with
   `Content-Type: application/graphql`). No query is a 400
   `{"errors": {"query": "Required parameter missing or invalid"}}`; any method but POST is a
@@ -69,8 +69,11 @@ _DRIFT_ENTITIES = {"customers", "orders", "products"}
 
 
 def served_version(requested: str) -> str | None:
-    """The version Shopify answers a request for `requested` with (None: not a version)."""
-    if requested in SUPPORTED_VERSIONS:
+    """The version Shopify answers a request for `requested` with (None: not a version).
+
+    `unstable` is answered as itself (here with the 2026-10 schema).
+    """
+    if requested in SUPPORTED_VERSIONS or requested == "unstable":
         return requested
     if _VERSION.match(requested):
         return SUPPORTED_VERSIONS[0]
@@ -173,14 +176,18 @@ class GraphQLEndpoint:
         if document is None:
             body_out = {"errors": format_errors(errors), "extensions": self._cost(0, 0, None)}
             return _json(body_out, 400 if strict else 200, headers, media_type)
+        request.state.log_params = _log_params(document, operation_name)
         calculator = CostCalculator(
             schema, document, variables, operation_name, simulator.graphql.costs
         )
         requested = calculator.requested()
+        breakdown = None
+        if request.headers.get("x-graphql-cost-include-fields", "").lower() == "true":
+            breakdown = calculator.fields_breakdown()
         if requested > SINGLE_QUERY_MAX_COST:
             out = {
                 "errors": [max_cost_error(requested)],
-                "extensions": self._cost(requested, None, None),
+                "extensions": self._cost(requested, None, None, breakdown),
             }
             return _json(out, 200, headers, media_type)
         bucket = None
@@ -189,7 +196,7 @@ class GraphQLEndpoint:
             if simulator.faults.graphql_throttled() or not bucket.take(requested):
                 out = {
                     "errors": [THROTTLED_ERROR],
-                    "extensions": self._cost(requested, None, bucket),
+                    "extensions": self._cost(requested, None, bucket, breakdown),
                 }
                 return _json(out, 200, headers, media_type)
         outcome = execute(simulator, document, variables, operation_name=operation_name)
@@ -212,7 +219,7 @@ class GraphQLEndpoint:
         if errors_out:
             body_out["errors"] = errors_out
         body_out["data"] = data
-        extensions = self._cost(requested, actual, bucket)
+        extensions = self._cost(requested, actual, bucket, breakdown)
         if outcome.context.search:
             extensions = {"search": outcome.context.search, **extensions}
         body_out["extensions"] = extensions
@@ -221,15 +228,22 @@ class GraphQLEndpoint:
             raw = raw[: max(1, len(raw) // 2)]
         return Response(raw, status_code=200, headers=headers, media_type=media_type)
 
-    def _cost(self, requested: int, actual: int | None, bucket: Any) -> dict[str, Any]:
+    def _cost(
+        self,
+        requested: int,
+        actual: int | None,
+        bucket: Any,
+        fields: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         status = bucket.status() if bucket is not None else full_status(self.simulator.cost_limits)
-        return {
-            "cost": {
-                "requestedQueryCost": requested,
-                "actualQueryCost": actual,
-                "throttleStatus": status,
-            }
+        cost: dict[str, Any] = {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": status,
         }
+        if fields is not None:
+            cost["fields"] = fields
+        return {"cost": cost}
 
     def _drift(self, outcome: Outcome, data: Any) -> None:
         """Change one field's JSON type in drifted records, as a vendor-side drift would."""
@@ -255,13 +269,29 @@ class GraphQLEndpoint:
                     _drift_node(entity, node)
 
 
+def _log_params(document: DocumentNode, operation_name: str | None) -> dict[str, str]:
+    """What the request log keeps of a GraphQL request: its operation and top-level fields."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return {}
+    names = [
+        selection.name.value
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+    ]
+    params = {"operation": operation.operation.value, "fields": ",".join(names)}
+    if operation_name:
+        params["operationName"] = operation_name
+    return params
+
+
 def _top_level_entities(outcome: Outcome) -> dict[str, str]:
     """Response key → entity for the query's top-level customers/orders/products fields."""
     document: DocumentNode | None = outcome.document
     schema = outcome.context.simulator.graphql.schema
     if document is None or schema.query_type is None:
         return {}
-    operation = get_operation_ast(document)
+    operation = get_operation_ast(document, outcome.operation_name)
     if operation is None or operation.operation.value != "query":
         return {}
     fields = collect_fields(schema, {}, {}, schema.query_type, operation.selection_set)

@@ -112,6 +112,7 @@ class Outcome:
     result: ExecutionResult
     context: Context
     document: DocumentNode | None = None
+    operation_name: str | None = None
 
 
 def parse_and_validate(
@@ -154,4 +155,4 @@ def execute(
         operation_name=operation_name,
     )
     assert isinstance(result, ExecutionResult)
-    return Outcome(result, context, document)
+    return Outcome(result, context, document, operation_name)

@@ -318,11 +318,49 @@ enum OrderCancelReason {
   STAFF
 }
 
+"""A custom key and value (an order's note attributes, a line item's properties)."""
+type Attribute {
+  key: String!
+  value: String
+}
+
+"""A tax applied to an order or line item."""
+type TaxLine {
+  priceSet: MoneyBag!
+  rate: Float
+  ratePercentage: Float
+  title: String!
+}
+
+"""A shipping line of an order."""
+type ShippingLine {
+  code: String
+  id: ID
+  originalPriceSet: MoneyBag!
+  source: String
+  title: String!
+}
+
+type ShippingLineEdge {
+  cursor: String!
+  node: ShippingLine!
+}
+
+type ShippingLineConnection {
+  edges: [ShippingLineEdge!]!
+  nodes: [ShippingLine!]!
+  pageInfo: PageInfo!
+}
+
 """Represents individual products and quantities purchased in the associated order."""
 type LineItem implements Node {
   currentQuantity: Int!
+  customAttributes: [Attribute!]!
+  discountedTotalSet: MoneyBag!
   id: ID!
+  isGiftCard: Boolean!
   name: String!
+  originalTotalSet: MoneyBag!
   originalUnitPriceSet: MoneyBag!
   product: Product
   quantity: Int!
@@ -331,6 +369,7 @@ type LineItem implements Node {
   taxable: Boolean!
   title: String!
   totalDiscountSet: MoneyBag!
+  unfulfilledQuantity: Int!
   variant: ProductVariant
   variantTitle: String
   vendor: String
@@ -355,11 +394,18 @@ type Order implements Node {
   closed: Boolean!
   closedAt: DateTime
   confirmationNumber: String
+  confirmed: Boolean!
   createdAt: DateTime!
   currencyCode: CurrencyCode!
   currentSubtotalPriceSet: MoneyBag!
+  currentTotalDiscountsSet: MoneyBag!
   currentTotalPriceSet: MoneyBag!
+  currentTotalTaxSet: MoneyBag!
+  customAttributes: [Attribute!]!
   customer: Customer
+  customerAcceptsMarketing: Boolean!
+  customerLocale: String
+  discountCodes: [String!]!
   displayFinancialStatus: OrderDisplayFinancialStatus
   displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
   email: String
@@ -369,19 +415,26 @@ type Order implements Node {
   name: String!
   note: String
   number: Int!
+  paymentGatewayNames: [String!]!
   phone: String
   presentmentCurrencyCode: CurrencyCode!
   processedAt: DateTime!
   shippingAddress: MailingAddress
+  shippingLines(after: String, before: String, first: Int, last: Int, reverse: Boolean = false): ShippingLineConnection!
+  sourceIdentifier: String
   sourceName: String
+  subtotalLineItemsQuantity: Int!
   subtotalPriceSet: MoneyBag
   tags: [String!]!
+  taxLines: [TaxLine!]!
   taxesIncluded: Boolean!
   test: Boolean!
   totalDiscountsSet: MoneyBag
+  totalOutstandingSet: MoneyBag!
   totalPriceSet: MoneyBag!
   totalShippingPriceSet: MoneyBag!
   totalTaxSet: MoneyBag
+  totalTipReceivedSet: MoneyBag!
   totalWeight: UnsignedInt64
   updatedAt: DateTime!
 }
@@ -438,6 +491,7 @@ type SelectedOption {
 type InventoryItem implements Node {
   id: ID!
   legacyResourceId: UnsignedInt64!
+  requiresShipping: Boolean!
   sku: String
   tracked: Boolean!
 }

@@ -134,14 +134,15 @@ def _tokens(query: str) -> list[str]:
 
 def parse_search(simulator: ShopifySimulator, entity: str, query: str | None) -> Search:
     """The selection a `query:` string asks for, with Shopify's warnings for ignored terms."""
+    readable = simulator.orders_window() if entity == "orders" else Window()
     if query is None or not query.strip():
-        return Search(Selection())
+        return Search(Selection(created=readable))
     fields = {"created_at", "updated_at", "id"}
     if entity == "orders":
         fields |= {"processed_at", "status"}
     clock = simulator.catalog.clock
     ids = simulator.catalog.id_spaces[entity]
-    windows = {"created": Window(), "updated": Window()}
+    windows = {"created": readable, "updated": Window()}
     index_low, index_high = 0, None
     indices: tuple[int, ...] | None = None
     predicates: list[Predicate] = []

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from integration_assets.sandbox.shopify.formats import money
 from integration_assets.sandbox.store import Row
 from integration_assets.sandbox.timefmt import naive_iso
 
@@ -100,6 +101,8 @@ class Views:
         """The current object of record `index`, or None when it does not exist (any more)."""
         store = self.simulator.store(entity)
         if not store.exists(index):
+            return None
+        if entity == "orders" and not self.simulator.order_readable(index):
             return None
         return self.from_row(
             entity, Row(index, index, store.version(index), store.updated_at(index))
@@ -238,6 +241,39 @@ class Views:
             "totalShippingPriceSet": money_bag(record["total_shipping_price_set"]),
             "currentSubtotalPriceSet": _same_money(record["current_subtotal_price"], currency),
             "currentTotalPriceSet": _same_money(record["current_total_price"], currency),
+            "currentTotalTaxSet": _same_money(record["current_total_tax"], currency),
+            "currentTotalDiscountsSet": _same_money(record["current_total_discounts"], currency),
+            "totalOutstandingSet": _same_money(record["total_outstanding"], currency),
+            "totalTipReceivedSet": _same_money(record["total_tip_received"], currency),
+            "confirmed": record["confirmed"],
+            "customerAcceptsMarketing": record["buyer_accepts_marketing"],
+            "customerLocale": record["customer_locale"],
+            "discountCodes": [code["code"] for code in record["discount_codes"]],
+            "paymentGatewayNames": list(record["payment_gateway_names"]),
+            "sourceIdentifier": record["source_identifier"],
+            "customAttributes": _attributes(record["note_attributes"]),
+            "subtotalLineItemsQuantity": sum(line["quantity"] for line in record["line_items"]),
+            "taxLines": [
+                {
+                    "title": tax["title"],
+                    "rate": tax["rate"],
+                    "ratePercentage": round(tax["rate"] * 100, 4),
+                    "priceSet": money_bag(tax["price_set"]),
+                }
+                for tax in record["tax_lines"]
+            ],
+            "shippingLines": page_of(
+                [
+                    {
+                        "id": gid("ShippingLine", line["id"]),
+                        "title": line["title"],
+                        "code": line["code"],
+                        "source": line["source"],
+                        "originalPriceSet": money_bag(line["price_set"]),
+                    }
+                    for line in record["shipping_lines"]
+                ]
+            ),
             "tags": tag_list(record["tags"]),
             "note": record["note"],
             "cancelReason": enum(record["cancel_reason"]),
@@ -324,6 +360,7 @@ class Views:
                 "legacyResourceId": str(item_id),
                 "sku": record["sku"],
                 "tracked": record["inventory_management"] == "shopify",
+                "requiresShipping": record["requires_shipping"],
             },
             "inventoryQuantity": record["inventory_quantity"],
             "inventoryPolicy": enum(record["inventory_policy"]),
@@ -361,6 +398,13 @@ class Views:
             "taxable": record["taxable"],
             "originalUnitPriceSet": money_bag(record["price_set"]),
             "totalDiscountSet": money_bag(record["total_discount_set"]),
+            "originalTotalSet": _times(record["price_set"], record["quantity"]),
+            "discountedTotalSet": _times(
+                record["price_set"], record["quantity"], record["total_discount_set"]
+            ),
+            "unfulfilledQuantity": record["fulfillable_quantity"],
+            "isGiftCard": record["gift_card"],
+            "customAttributes": _attributes(record["properties"]),
             "product": lambda info, **_: self.by_id("products", product_id),
             "variant": lambda info, **_: (
                 None if variant_id is None else self._variant_by_id(variant_id)
@@ -407,6 +451,30 @@ def _address(record: dict[str, Any]) -> View:
             if part
         ),
     }
+
+
+def _attributes(pairs: list[dict[str, Any]]) -> list[View]:
+    """REST's `note_attributes` / `properties` ({name, value}) as GraphQL Attributes."""
+    return [{"key": pair["name"], "value": pair.get("value")} for pair in pairs]
+
+
+def _times(
+    unit: dict[str, dict[str, str]], quantity: int, less: dict[str, dict[str, str]] | None = None
+) -> View:
+    """A MoneyBag of `unit` times `quantity` (minus `less`), computed in cents, not floats."""
+
+    def cents(text: str) -> int:
+        whole, _, fraction = text.partition(".")
+        sign = -1 if whole.startswith("-") else 1
+        return sign * (abs(int(whole)) * 100 + int((fraction + "00")[:2]))
+
+    def amount(key: str) -> View:
+        value = cents(unit[key]["amount"]) * quantity
+        if less is not None:
+            value -= cents(less[key]["amount"])
+        return money_v2(money(value), unit[key]["currency_code"])
+
+    return {"shopMoney": amount("shop_money"), "presentmentMoney": amount("presentment_money")}
 
 
 def _same_money(amount: str, currency: str) -> View:
