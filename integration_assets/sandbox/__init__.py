@@ -74,7 +74,12 @@ keyed by cursor):
     graphql_error_rate (0-1: Shopify GraphQL answers 200 with data null and an
         INTERNAL_SERVER_ERROR), graphql_throttled_rate (0-1: THROTTLED whatever the bucket
         holds), deprecated_reason (a URL: every Shopify answer, REST and GraphQL, carries
-        `X-Shopify-API-Deprecated-Reason` with it).
+        `X-Shopify-API-Deprecated-Reason` with it),
+    bulk_failure={"error_code": "INTERNAL_SERVER_ERROR"|"TIMEOUT"|"ACCESS_DENIED",
+        "after_objects": 100} (Shopify bulk queries started meanwhile end FAILED with that
+        errorCode after that many lines, which `partialDataUrl` serves),
+    bulk_download_cut={"after_bytes": 1024, "mode": "once"|"always"} (bulk result downloads
+        drop the connection after that many bytes of a declared Content-Length).
 
 Shopify GraphQL (`shopify.graphql`) is a second view of the same records as REST: same ids
 (as global ids), instants, amounts, states (as enums) and tags (as lists). Connections page the
@@ -83,10 +88,20 @@ store by signed (sort value, id) cursors; `query:` takes Shopify's search syntax
 features add schema with `simulator.graphql.extend(SchemaExtension(…))` and run documents with
 `shopify.graphql.execute(simulator, document, variables, unbounded=True)`.
 
+Shopify bulk query operations (`shopify.bulk`): `bulkOperationRunQuery` (up to five running
+per shop), `bulkOperation(id:)`, `bulkOperations`, `currentBulkOperation`,
+`bulkOperationCancel`; each runs in a thread over a snapshot of the shop taken at its start
+and streams JSONL (`__parentId` child lines) to a temporary file, downloadable without a
+token at a signed `url` that expires seven simulated days after the end. Tests hold and
+release runners with `shopify.bulk.pause(after_objects=0)` / `.resume()`, pace them with
+`.objects_per_second`, and await them with `.wait_for(id, ["COMPLETED"])`; over HTTP,
+`GET|POST /_sandbox/bulk`.
+
 HTTP controls on each simulator (not logged, not limited, not faulted):
     GET /_sandbox/info, GET /_sandbox/stats[?log=0], POST /_sandbox/reset-stats,
     GET|POST|DELETE /_sandbox/faults (POST body: the switches as JSON),
-    POST /_sandbox/advance (body: the advance() arguments as JSON), POST /_sandbox/reset.
+    POST /_sandbox/advance (body: the advance() arguments as JSON), POST /_sandbox/reset,
+    GET|POST /_sandbox/bulk (Shopify: bulk operations, runner pause and pace).
 
 The vendors' behaviour, including their traps, is described in `shopify.app` and
 `klaviyo.app`.

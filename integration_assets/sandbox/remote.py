@@ -73,6 +73,14 @@ class RemoteSimulator:
         )
 
     @property
+    def bulk(self) -> Any:
+        """Not mirrored: the replica's bulk operations are not the ones the child serves."""
+        raise NotImplementedError(
+            "Shopify bulk operations run in the sandbox child process: drive them over "
+            "GET/POST /_sandbox/bulk, or use run_sandbox(process=False)"
+        )
+
+    @property
     def fault_settings(self) -> FaultSettings:
         """The current fault switches."""
         return self.replica.fault_settings

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 import pytest
 
-from integration_assets.sandbox import Sandbox
+from integration_assets.sandbox import Sandbox, run_sandbox
 from integration_assets.sandbox.shopify import ShopifySimulator
 from integration_assets.sandbox.shopify.graphql import execute
 from integration_assets_tests.sandbox.bulk_helpers import (
@@ -66,20 +66,75 @@ def test_a_products_export_holds_every_product_and_variant_the_paginated_api_ser
     assert operation["completedAt"] == operation["createdAt"] == "2024-10-01T12:00:00Z"
 
 
-def test_roots_and_children_spanning_many_pages_are_all_exported_once(
+def test_roots_and_children_spanning_many_pages_are_all_exported_once_and_grouped(
     sandbox: Sandbox, shopify: httpx.Client
 ) -> None:
     httpx.post(f"{sandbox.shopify_url}/_sandbox/bulk", json={"root_page": 7, "nested_page": 2})
 
-    operation = _finished(sandbox, shopify, started(shopify, PRODUCTS))
+    loose = _finished(sandbox, shopify, started(shopify, PRODUCTS))
+    tight = _finished(sandbox, shopify, started(shopify, PRODUCTS, group=True))
 
-    objects = lines(httpx.get(operation["url"]).content)
+    objects = lines(httpx.get(loose["url"]).content)
+    grouped = lines(httpx.get(tight["url"]).content)
     expected = walk(
         shopify, "products", "id title variants(first: 50) { nodes { id title price } }", 10
     )
     assert max(len(product["variants"]["nodes"]) for product in expected) > 2
     assert reassemble(objects, {"ProductVariant": "variants"}) == expected
+    assert reassemble(grouped, {"ProductVariant": "variants"}) == expected
     assert len({item["id"] for item in objects}) == len(objects)
+    assert _parent_runs(grouped) == [product["id"] for product in expected]
+
+
+def _parent_runs(objects: list[dict]) -> list[str]:
+    """Each root's id, checking that every child line sits right after its root's run."""
+    roots: list[str] = []
+    for item in objects:
+        if "__parentId" in item:
+            assert item["__parentId"] == roots[-1]
+        else:
+            roots.append(item["id"])
+    return roots
+
+
+def test_fragments_are_followed_into_nested_connections_and_their_later_pages(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    sandbox.shopify.bulk.nested_page = 2
+    query = (
+        "{ products { edges { node { ...Product } } } } "
+        "fragment Product on Product { id title variants { edges { node { ...Variant } } } } "
+        "fragment Variant on ProductVariant { id title price }"
+    )
+
+    operation = _finished(sandbox, shopify, started(shopify, query))
+
+    objects = lines(httpx.get(operation["url"]).content)
+    expected = walk(
+        shopify, "products", "id title variants(first: 50) { nodes { id title price } }", 10
+    )
+    assert operation["status"] == "COMPLETED"
+    assert reassemble(objects, {"ProductVariant": "variants"}) == expected
+
+
+def test_a_search_filtered_export_holds_what_the_same_filter_pages_through(
+    sandbox: Sandbox, shopify: httpx.Client
+) -> None:
+    sandbox.shopify.advance(seconds=3600, updated_fraction=0.1, created=5)
+    since = "updated_at:>'2024-10-01T12:00:00Z'"
+    query = (
+        f'{{ customers(query: "{since}", sortKey: UPDATED_AT) '
+        "{ edges { node { id updatedAt } } } }"
+    )
+
+    operation = _finished(sandbox, shopify, started(shopify, query))
+
+    exported = lines(httpx.get(operation["url"]).content)
+    expected = walk(
+        shopify, "customers", "id updatedAt", arguments=f', query: "{since}", sortKey: UPDATED_AT'
+    )
+    assert 0 < len(expected) < sandbox.shopify.count("customers")
+    assert exported == expected
 
 
 def test_paging_arguments_are_ignored_and_inline_objects_stay_in_their_line(
@@ -114,12 +169,7 @@ def test_children_come_after_their_parent_and_grouping_puts_them_right_after_it(
     for item in loose:
         assert item.get("__parentId") in seen | {None}
         seen.add(item["id"])
-    current = None
-    for item in tight:
-        if "__parentId" in item:
-            assert item["__parentId"] == current
-        else:
-            current = item["id"]
+    _parent_runs(tight)
     assert sorted(loose, key=lambda item: item["id"]) == sorted(tight, key=lambda item: item["id"])
     assert "__parentId" in loose[sandbox.shopify.count("products")]
 
@@ -324,10 +374,13 @@ def test_a_download_cut_mid_stream_is_detectable_and_a_retry_or_range_gets_the_r
         for chunk in cut.iter_bytes():
             received.extend(chunk)
     rest = httpx.get(url, headers={"Range": f"bytes={len(received)}-"})
+    beyond = httpx.get(url, headers={"Range": f"bytes={declared}-"})
     retry = httpx.get(url)
 
     assert len(received) == 1000 < declared
     assert rest.status_code == 206
+    assert rest.headers["Content-Range"] == f"bytes {len(received)}-{declared - 1}/{declared}"
+    assert (beyond.status_code, "<Code>InvalidRange</Code>" in beyond.text) == (416, True)
     assert bytes(received) + rest.content == retry.content
     assert len(retry.content) == declared
 
@@ -368,11 +421,15 @@ def test_operations_are_found_by_id_node_listing_and_the_deprecated_current_quer
         "query($id: ID!) { node(id: $id) { id ... on BulkOperation { status } } "
         "currentBulkOperation { id } "
         'bulkOperations(first: 5, query: "status:completed operation_type:query") '
-        "{ nodes { id } } }"
+        "{ nodes { id } } "
+        'missing: bulkOperation(id: "gid://shopify/BulkOperation/999") { id } }'
     )
 
-    answer = data(graphql(shopify, query, {"id": first}))
+    response = graphql(shopify, query, {"id": first})
+    answer = data(response)
     assert answer["node"] == {"id": first, "status": "COMPLETED"}
+    assert answer["missing"] is None
+    assert "currentBulkOperation" in response.headers["X-Shopify-API-Deprecated-Reason"]
     assert answer["currentBulkOperation"] == {"id": second}
     assert answer["bulkOperations"]["nodes"] == [{"id": second}, {"id": first}]
 
@@ -434,3 +491,25 @@ def test_bad_bulk_controls_and_fault_switches_are_refused_with_the_reason(
     assert cut.status_code == 400
     assert sandbox.shopify.bulk.nested_page == 250
     assert sandbox.shopify.fault_settings.bulk_failure is None
+
+
+def test_a_sandbox_in_a_child_process_runs_bulk_operations_driven_over_http() -> None:
+    with run_sandbox(seed=5, sizes={"customers": 40}, rate_limits=False, process=True) as box:
+        client = httpx.Client(
+            base_url=box.shopify_url,
+            headers={"X-Shopify-Access-Token": box.shopify.access_token},
+        )
+        operation_id = started(client, "{ customers { edges { node { id } } } }")
+        operation = poll(client, operation_id)
+        for _ in range(1000):  # a client polls: the runner is in another process
+            if operation["status"] in ENDED:
+                break
+            operation = poll(client, operation_id)
+        exported = lines(httpx.get(operation["url"]).content)
+
+        with pytest.raises(NotImplementedError, match="/_sandbox/bulk"):
+            box.shopify.bulk.pause()
+        assert operation["status"] == "COMPLETED"
+        assert [item["id"] for item in exported] == [
+            f"gid://shopify/Customer/{record['id']}" for record in box.shopify.records("customers")
+        ]

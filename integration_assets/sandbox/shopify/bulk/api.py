@@ -24,7 +24,6 @@ from graphql import DocumentNode
 
 from integration_assets.sandbox.shopify.bulk.listing import list_operations
 from integration_assets.sandbox.shopify.bulk.operations import (
-    GID_PREFIX,
     BulkOperation,
     BulkOperations,
     to_graphql,
@@ -33,7 +32,7 @@ from integration_assets.sandbox.shopify.bulk.paging import page_query
 from integration_assets.sandbox.shopify.bulk.rules import BulkQueryError, Connection, analyse
 from integration_assets.sandbox.shopify.bulk.runner import BulkRunner, Execute, ExecutionFailed
 from integration_assets.sandbox.shopify.bulk.snapshot import frozen_shop
-from integration_assets.sandbox.shopify.graphql.executor import ROOT_RESOLVERS, execute
+from integration_assets.sandbox.shopify.graphql.executor import execute
 from integration_assets.sandbox.shopify.graphql.schema import Resolver, SchemaExtension
 
 if TYPE_CHECKING:
@@ -241,23 +240,10 @@ def _current(_root: Any, info: Any, type: str = "QUERY") -> dict[str, Any] | Non
     return _object(registry, operations[-1] if operations else None)
 
 
-_node_of_shop: Resolver = ROOT_RESOLVERS["QueryRoot"]["node"]
-_nodes_of_shop: Resolver = ROOT_RESOLVERS["QueryRoot"]["nodes"]
-
-
-def _node(root: Any, info: Any, id: str) -> Any:
-    if id.startswith(GID_PREFIX):
-        return _bulk_operation(root, info, id)
-    return _node_of_shop(root, info, id=id)
-
-
-def _nodes(root: Any, info: Any, ids: list[str]) -> list[Any]:
-    shop_ids = [value for value in ids if not value.startswith(GID_PREFIX)]
-    found = iter(_nodes_of_shop(root, info, ids=shop_ids))
-    return [
-        _bulk_operation(root, info, value) if value.startswith(GID_PREFIX) else next(found)
-        for value in ids
-    ]
+def _lookup(simulator: ShopifySimulator, number: int) -> dict[str, Any] | None:
+    """`node(id:)` / `nodes(ids:)` for `gid://shopify/BulkOperation/<number>`."""
+    registry = simulator.bulk
+    return _object(registry, registry.get(str(number)))
 
 
 RESOLVERS: Mapping[str, Mapping[str, Resolver]] = {
@@ -265,8 +251,6 @@ RESOLVERS: Mapping[str, Mapping[str, Resolver]] = {
     "QueryRoot": {
         "bulkOperation": _bulk_operation,
         "currentBulkOperation": _current,
-        "node": _node,
-        "nodes": _nodes,
         "bulkOperations": list_operations,
     },
 }
@@ -274,4 +258,4 @@ RESOLVERS: Mapping[str, Mapping[str, Resolver]] = {
 
 def bulk_extension() -> SchemaExtension:
     """The SDL and resolvers to register with the shop's GraphQL executor."""
-    return SchemaExtension(SDL, RESOLVERS)
+    return SchemaExtension(SDL, RESOLVERS, nodes={"BulkOperation": _lookup})

@@ -89,27 +89,3 @@ def _pop(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
 def encode(line: dict[str, Any]) -> bytes:
     """One JSONL line: compact JSON and a newline."""
     return orjson.dumps(line) + b"\n"
-
-
-def page_lines(
-    nodes: list[dict[str, Any]], root: Connection, grouped: bool
-) -> tuple[list[tuple[dict[str, Any], bool]], list[Remainder]]:
-    """(line, is_root) for a page of root nodes in file order, and the unfinished children.
-
-    `grouped` (the mutation's `groupObjects`) puts each node's children right after it;
-    otherwise the page's root lines come first and their children after them, which the
-    guide allows ("after their parent, not necessarily directly after") and which keeps
-    clients honest about it.
-    """
-    parts = [split(node, root.children) for node in nodes]
-    remainders = [remainder for part in parts for remainder in part.remainders]
-    ordered: list[tuple[dict[str, Any], bool]] = []
-    if grouped:
-        for part in parts:
-            ordered.append((part.line, True))
-            ordered.extend((child, False) for child in part.children)
-        return ordered, remainders
-    ordered.extend((part.line, True) for part in parts)
-    for part in parts:
-        ordered.extend((child, False) for child in part.children)
-    return ordered, remainders

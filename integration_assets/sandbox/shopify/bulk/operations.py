@@ -186,6 +186,8 @@ class BulkOperations:
         with self.changed:
             if operation.status in (Status.CANCELED, Status.COMPLETED, Status.FAILED):
                 return
+            if operation.status is Status.CANCELING and status is Status.RUNNING:
+                return
             operation.status = status
             for name, value in values.items():
                 setattr(operation, name, value)

@@ -18,6 +18,7 @@ from graphql import (
     ArgumentNode,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     InlineFragmentNode,
     IntValueNode,
     NamedTypeNode,
@@ -108,10 +109,13 @@ def _add_page_info(node: FieldNode) -> None:
     node.selection_set.selections = (*node.selection_set.selections, page_info)
 
 
-def follow_up_query(connection: Connection, parent_type: str) -> DocumentNode:
+def follow_up_query(
+    connection: Connection, parent_type: str, document: DocumentNode
+) -> DocumentNode:
     """`node(id:)` reading the rest of a nested connection of one parent after a cursor.
 
-    Built from the rewritten field node, so it selects exactly what the first page selected.
+    Built from the rewritten field node, so it selects exactly what the first page selected;
+    the fragments of the rewritten `document` come along for any spread it holds.
     """
     inner = copy.copy(connection.field_nodes[0])
     inner.arguments = tuple(
@@ -154,7 +158,8 @@ def follow_up_query(connection: Connection, parent_type: str) -> DocumentNode:
         directives=(),
         selection_set=SelectionSetNode(selections=(node,)),
     )
-    return DocumentNode(definitions=(operation,))
+    fragments = tuple(d for d in document.definitions if isinstance(d, FragmentDefinitionNode))
+    return DocumentNode(definitions=(operation, *fragments))
 
 
 def _leaf(name: str) -> FieldNode:

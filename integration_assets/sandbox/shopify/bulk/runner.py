@@ -23,10 +23,10 @@ from graphql import DocumentNode
 
 from integration_assets.sandbox.shopify.bulk.jsonl import (
     Remainder,
+    Split,
     connection_nodes,
     encode,
     page_info,
-    page_lines,
     split,
 )
 from integration_assets.sandbox.shopify.bulk.operations import (
@@ -120,15 +120,10 @@ class BulkRunner:
                 self.query.document, {FIRST: self.registry.root_page, AFTER: after}
             )
             payload = data.get(self.query.root_key)
-            lines, remainders = page_lines(
-                connection_nodes(payload), self.query.root, self.operation.group_objects
-            )
-            for line, is_root in lines:
-                self._write(out, line, is_root)
-            for remainder in remainders:
-                self._finish_nested(out, remainder)
+            written = self.objects
+            self._write_page(out, connection_nodes(payload))
             self.registry.progress(self.operation, self.objects, self.roots)
-            self._pace(len(lines))
+            self._pace(self.objects - written)
             more, cursor = page_info(payload)
             if not more or cursor is None:
                 break
@@ -137,10 +132,37 @@ class BulkRunner:
         if failure is not None:
             raise _Stop(Status.FAILED, failure.error_code)
 
+    def _write_page(self, out: BinaryIO, nodes: list[dict[str, Any]]) -> None:
+        """A page of root nodes and all their children, in the order the file gets them.
+
+        `groupObjects` puts each node's children (and the pages of them read on through
+        `node(id:)`) right after it. Otherwise the page's root lines come first and all their
+        children after them, which the guide allows ("after their parent, not necessarily
+        directly after") and which keeps clients honest about it.
+        """
+        parts = [split(node, self.query.root.children) for node in nodes]
+        if self.operation.group_objects:
+            for part in parts:
+                self._write(out, part.line, True)
+                self._write_children(out, part)
+            return
+        for part in parts:
+            self._write(out, part.line, True)
+        for part in parts:
+            self._write_children(out, part)
+
+    def _write_children(self, out: BinaryIO, part: Split) -> None:
+        for child in part.children:
+            self._write(out, child, False)
+        for remainder in part.remainders:
+            self._finish_nested(out, remainder)
+
     def _finish_nested(self, out: BinaryIO, remainder: Remainder) -> None:
         """Read the rest of one parent's nested connection through `node(id:)`."""
         connection = remainder.connection
-        document = follow_up_query(connection, self.parent_types[id(connection)])
+        document = follow_up_query(
+            connection, self.parent_types[id(connection)], self.query.document
+        )
         cursor: str | None = remainder.end_cursor
         while cursor is not None:
             self._checkpoint()
