@@ -29,13 +29,29 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from integration_assets.extract.errors import ExtractError
+from integration_assets.extract.errors import ExtractError, redact_url
 from integration_assets.extract.page import ExtractStats
 from integration_assets.extract.retry import RETRYABLE_TRANSPORT_ERRORS, BackoffPolicy
 
 logger = logging.getLogger("integration_assets.extract")
 
 _EXPIRED_URL_STATUSES = frozenset({400, 401, 403, 404, 410})
+
+
+class _SignedUrlsRedacted(logging.Filter):
+    """httpx logs every request's URL at INFO ("HTTP Request: GET <url> ..."): a signed
+    file URL would put its signature in any log that shows INFO. Credential-looking query
+    values (`Signature`, `X-Goog-Signature`, ...) are masked in those lines, whoever asked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_SignedUrlsRedacted())
 
 
 def public_url(url: str) -> str:

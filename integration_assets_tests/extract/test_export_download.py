@@ -6,6 +6,7 @@ these are properties of whatever host serves the vendor's signed file.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -179,3 +180,11 @@ def test_a_refusal_that_renewal_cannot_fix_fails_at_once() -> None:
 def test_the_public_url_keeps_where_the_file_is_and_drops_the_credential() -> None:
     signed = "https://user:pw@storage.example.com:8443/bulk/op-1.jsonl?X-Goog-Signature=abc&X-Goog-Credential=x#f"
     assert public_url(signed) == "https://storage.example.com:8443/bulk/op-1.jsonl"
+
+
+def test_no_log_line_shows_the_signature(caplog: pytest.LogCaptureFixture) -> None:
+    app = FileApp(CONTENT, cuts=[500])
+    with caplog.at_level(logging.DEBUG), serve(app) as base:
+        list(_download(base, expected_size=len(CONTENT)).lines())
+    assert any("/file.jsonl" in record.getMessage() for record in caplog.records)
+    assert all("s3cr3t" not in record.getMessage() for record in caplog.records)
