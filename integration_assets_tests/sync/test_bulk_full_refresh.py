@@ -12,6 +12,11 @@ child table): what is under test is the walk, and any mapping reads the records 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -345,3 +350,65 @@ def test_bulk_never_pages_even_a_first_sync(
     assert extracted.export_operation is None
     assert len(sandbox.shopify.bulk.all()) == before
     assert extracted.records == SIZES["customers"]
+
+
+KILLED_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from integration_assets.connectors.connections import get_connection
+    from integration_assets.extract import ExtractSettings
+    from integration_assets.load.warehouse import Warehouse
+    from integration_assets.sync.steps import SyncSettings, run_extract
+    from integration_assets.sync.target import SyncTarget
+
+    connections, warehouse_url = sys.argv[1:3]
+    target = SyncTarget(get_connection("bulk-shop", connections), "customers")
+    settings = SyncSettings(extract=ExtractSettings(export_poll_interval_seconds=0.02))
+
+    def killed_once_the_marker_is_stored(step, pages, records):
+        os.kill(os.getpid(), signal.SIGKILL)  # no except block, no cancel: a real crash
+
+    run_extract(
+        target, Warehouse.from_url(warehouse_url), run_id="r1", settings=settings,
+        progress=killed_once_the_marker_is_stored,
+    )
+    print("finished without being killed")
+    """
+)
+
+
+def test_an_extract_killed_while_its_export_runs_is_picked_up_by_the_retry(
+    sandbox: Sandbox, mappings: Path, warehouse: Warehouse, warehouse_url: str, tmp_path: Path
+) -> None:
+    connections = tmp_path / "connections.yaml"
+    connections.write_text(
+        "connections:\n"
+        "  - name: bulk-shop\n"
+        "    vendor: shopify\n"
+        "    api: graphql\n"
+        f"    base_url: {sandbox.shopify_url}\n"
+        f"    secrets: {{access_token: {TOKEN_ENV}}}\n"
+        "    entities: {customers: hourly}\n"
+    )
+    bulk = sandbox.shopify.bulk
+    bulk.pause()
+    before = len(bulk.all())
+
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_CHILD, str(connections), warehouse_url],
+        env={**os.environ, TOKEN_ENV: sandbox.shopify.access_token},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    [operation] = bulk.all()[before:]
+    assert operation.status.value in ("CREATED", "RUNNING")  # nobody canceled it
+    bulk.resume()
+    target = _target(sandbox, mappings, "customers", "bulk-shop")
+    extracted, _ = _sync(target, warehouse, "r1")
+
+    assert len(bulk.all()) == before + 1  # the retry went on with the same export
+    assert extracted.export_operation == operation.gid
+    assert set(_rows(warehouse, target)) == _shop_ids(sandbox, "customers", "Customer")
