@@ -163,16 +163,19 @@ def test_a_customers_export_holds_every_customer_as_the_paginated_walk_reads_it(
     assert run.stream.walk_started_at is not None
 
 
-def test_orders_come_with_their_line_items_as_plain_lists_like_a_paginated_order(
-    sandbox: Sandbox,
+@pytest.mark.parametrize(
+    ("entity", "children"), [("orders", "lineItems"), ("products", "variants")]
+)
+def test_records_come_with_their_children_as_plain_lists_like_a_paginated_record(
+    sandbox: Sandbox, entity: str, children: str
 ) -> None:
-    pages = Exporting(sandbox, "orders").pages()
+    pages = Exporting(sandbox, entity).pages()
 
     exported = _by_id(_records(pages))
-    assert exported == _by_id(_paginated(sandbox, "orders"))
-    assert len(exported) == SIZES["orders"]
-    assert all(isinstance(order["lineItems"], list) for order in exported.values())
-    assert sum(len(order["lineItems"]) for order in exported.values()) > len(exported)
+    assert exported == _by_id(_paginated(sandbox, entity))
+    assert len(exported) == SIZES[entity]
+    assert all(isinstance(record[children], list) for record in exported.values())
+    assert sum(len(record[children]) for record in exported.values()) > len(exported)
 
 
 def test_a_landed_page_body_parses_back_to_the_same_records_and_keeps_no_signature(

@@ -339,6 +339,25 @@ def test_a_step_that_fails_while_the_export_runs_cancels_it(
     assert sandbox.shopify.bulk.wait_for(operation.gid, ["CANCELED"]).status.value == "CANCELED"
 
 
+def test_bulk_always_exports_an_incremental_sync_of_only_what_changed(
+    sandbox: Sandbox, mappings: Path, warehouse: Warehouse
+) -> None:
+    target = _target(sandbox, mappings, "customers", "bulk-shop", bulk="always")
+    _sync(target, warehouse, "first")
+    sandbox.shopify.advance(seconds=3600, updated_fraction=0.05)
+
+    incremental, _ = _sync(target, warehouse, "second")
+
+    assert incremental.export_operation is not None and incremental.since is not None
+    changed = [
+        record
+        for record in sandbox.shopify.records("customers")
+        if parse_instant(record["updated_at"]) >= parse_instant(incremental.since)
+    ]
+    assert incremental.records == len(changed) < SIZES["customers"]
+    assert set(_rows(warehouse, target)) == _shop_ids(sandbox, "customers", "Customer")
+
+
 def test_bulk_never_pages_even_a_first_sync(
     sandbox: Sandbox, mappings: Path, warehouse: Warehouse
 ) -> None:
