@@ -164,7 +164,6 @@ def _run_extract(
                     since=since,
                     settings=settings.extract,
                     start=start,
-                    client=client,
                     on_restart=lambda: landing.delete_run(run_id, connection, entity),
                 )
             )

@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from integration_assets.extract.errors import redact_url
 from integration_assets.extract.export import ExportStream, has_export, secret_values_of
 from integration_assets.extract.export_operation import GraphQLAnswer
@@ -50,11 +48,13 @@ def export_stream(
     since: datetime | None,
     settings: ExtractSettings,
     start: WalkStart,
-    client: httpx.Client | None = None,
     on_restart: Callable[[], None] | None = None,
 ) -> Iterator[ExportStream]:
     """The export walk of `target`, its control documents sent over the connector's GraphQL
-    transport (auth, cost budget, retries); that transport's counts go into the stream's."""
+    transport (auth, cost budget, retries); that transport's counts go into the stream's.
+
+    The file is downloaded with a client of the stream's own, never one that talks to the
+    vendor's API: the file lives on another host, which must see no credential."""
     from integration_assets.extract.graphql import GraphQLClient
 
     connection = target.connection
@@ -80,7 +80,6 @@ def export_stream(
         since=since,
         settings=settings,
         secret_values=secret_values_of(target.connector, secrets),
-        client=client,
         resume=start.export,
         first_page=start.first_page,
         walk_started_at=start.walk_started_at,
