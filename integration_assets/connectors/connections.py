@@ -137,6 +137,14 @@ class Connection(BaseModel):
             )
         if self.base_url is None and spec.default_base_url is None:
             raise ValueError(f"connection {self.name!r} needs a base_url for {self.vendor}")
+        if self.bulk == "always":
+            without = [e for e in self.entities if spec.entity(e).export_query is None]
+            if spec.export is None or without:
+                raise ValueError(
+                    f"connection {self.name!r} sets bulk: always, but {self.vendor} "
+                    f"({spec.api_id}) has no asynchronous export for "
+                    f"{', '.join(without or list(self.entities))}; use bulk: auto"
+                )
 
     @property
     def connector(self) -> ConnectorSpec:

@@ -7,6 +7,7 @@ must select the same fields as its listing query, with connections written the b
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from graphql import FieldNode, OperationDefinitionNode, SelectionSetNode, parse
 from pydantic import ValidationError
 
 from integration_assets.connectors import get_connector
+from integration_assets.connectors.connections import ConnectionsFileError, load_connections
 from integration_assets.connectors.spec import ExportSpec
 
 SPEC = get_connector("shopify", "graphql")
@@ -85,3 +87,36 @@ def test_an_export_spec_refuses_ungrouped_files_and_contradictory_statuses() -> 
         ExportSpec(**{**fields, "grouped": False})
     with pytest.raises(ValidationError, match="both completed and failed"):
         ExportSpec(**{**fields, "failed_statuses": ("FAILED", "COMPLETED")})
+
+
+def test_bulk_always_on_an_api_without_an_export_is_refused_when_the_file_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "connections.yaml"
+    path.write_text(
+        "connections:\n"
+        "  - name: old-shop\n"
+        "    vendor: shopify\n"
+        "    api: rest\n"
+        "    base_url: https://old-shop.myshopify.com\n"
+        "    secrets: {access_token: OLD_SHOP_TOKEN}\n"
+        "    entities: {customers: hourly}\n"
+        "    bulk: always\n"
+    )
+    with pytest.raises(ConnectionsFileError, match="sets bulk: always, but shopify \\(rest\\)"):
+        load_connections(path)
+
+
+def test_bulk_takes_only_the_three_documented_values(tmp_path: Path) -> None:
+    path = tmp_path / "connections.yaml"
+    path.write_text(
+        "connections:\n"
+        "  - name: shop\n"
+        "    vendor: shopify\n"
+        "    base_url: https://shop.myshopify.com\n"
+        "    secrets: {access_token: SHOP_TOKEN}\n"
+        "    entities: {customers: hourly}\n"
+        "    bulk: sometimes\n"
+    )
+    with pytest.raises(ConnectionsFileError, match="bulk: Input should be 'auto', 'never' or"):
+        load_connections(path)
