@@ -313,11 +313,15 @@ def test_a_retried_extract_goes_on_with_the_same_export_and_lands_nothing_twice(
     downloads = [path for path in stats.by_path if path.endswith("-final.jsonl")]
     assert [stats.by_path[path] for path in downloads] == [3]
     assert stats.by_status[206] == 2
+    pages = list(LandingStore(warehouse).iter_pages("r1", "bulk-shop", "customers"))
     landed = [
         record["id"]
-        for page in LandingStore(warehouse).iter_pages("r1", "bulk-shop", "customers")
+        for page in pages
         for record in records_from_body(page.body, "data.customers.nodes", connections=True)
     ]
+    # Landing keeps where each page came from, never the file URL's signature.
+    assert pages[0].url is not None and pages[0].url.endswith("/graphql.json")
+    assert all(page.url is not None and "?" not in page.url for page in pages)
     assert len(landed) == len(set(landed)) == SIZES["customers"]
     assert loaded.upsert.inserted == SIZES["customers"]
     assert set(_rows(warehouse, target)) == _shop_ids(sandbox, "customers", "Customer")
