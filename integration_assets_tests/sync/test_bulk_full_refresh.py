@@ -19,6 +19,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,12 @@ def test_a_first_sync_of_customers_reads_through_bulk_and_equals_a_paginated_syn
     assert exported_load.upsert.quarantined == 0
     rows = _rows(warehouse, bulk)
     assert rows == _rows(warehouse, paged)
-    assert set(rows) == _shop_ids(sandbox, "customers", "Customer")
+    assert {
+        key[0]: (row["first_name"], row["last_name"], row["email"]) for key, row in rows.items()
+    } == {
+        f"gid://shopify/Customer/{c['id']}": (c["first_name"], c["last_name"], c["email"])
+        for c in sandbox.shopify.records("customers")
+    }
 
 
 def test_a_full_refresh_of_orders_brings_every_line_item_like_a_paginated_sync(
@@ -210,7 +216,19 @@ def test_a_full_refresh_of_orders_brings_every_line_item_like_a_paginated_sync(
     assert line_items == _rows(warehouse, paged, index=1)
     truth = {order["id"]: order for order in sandbox.shopify.records("orders")}
     assert len(line_items) == sum(len(order["line_items"]) for order in truth.values())
-    assert set(_rows(warehouse, bulk)) == _shop_ids(sandbox, "orders", "Order")
+    orders = {
+        key[0]: (row["name"], Decimal(row["total"])) for key, row in _rows(warehouse, bulk).items()
+    }
+    assert orders == {
+        f"gid://shopify/Order/{id}": (order["name"], Decimal(order["total_price"]))
+        for id, order in truth.items()
+    }
+    quantities = {key[0]: row["quantity"] for key, row in line_items.items()}
+    assert quantities == {
+        f"gid://shopify/LineItem/{item['id']}": item["quantity"]
+        for order in truth.values()
+        for item in order["line_items"]
+    }
 
 
 def test_the_cursor_stops_where_the_vendor_created_the_export_and_the_next_sync_pages(
