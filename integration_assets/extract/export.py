@@ -11,7 +11,7 @@ export is data, not code:
    start refused because the vendor's limit of concurrent exports is reached waits and
    tries again.
 2. yield a **marker page**: no records, its `next_url` the resume token of the operation
-   (`export:<operation id>#0`), its `url` the control endpoint. Landing it at once is what
+   (`export:<operation id>#0:0`), its `url` the control endpoint. Landing it at once is what
    lets a retried extract find the operation instead of starting a second one.
 3. **poll** until the operation is terminal (within the export's deadline). A failure
    (FAILED, CANCELED, EXPIRED) is an `ExportError` with the vendor's error code; a partial
@@ -23,7 +23,8 @@ export is data, not code:
    `{"data": {"customers": {"nodes": [...]}}}`, a GraphQL listing page whose connections are
    already plain lists, so landing, replay and the mapping cannot tell it from a paginated
    page. Each page's `next_url` is `export:<operation id>#<byte offset after its last
-   record>`; the last page's is '' (the walk is complete). Its `url` is the file's URL
+   record>:<objects read by then>`; the last page's is '' (the walk is complete). At the
+   end the objects read must be the vendor's count (`object_count_field`), resumed or not. Its `url` is the file's URL
    without the query string: the signature never reaches a log, an error or landing.
 
 If anything fails on our side while the operation still runs (an exception, Ctrl-C, the
@@ -71,25 +72,28 @@ RESUME_PREFIX = "export:"
 
 @dataclass(frozen=True)
 class ExportResume:
-    """Where a retried export goes on: its operation, and the byte of the file to read next."""
+    """Where a retried export goes on: its operation, the byte of the file to read next, and
+    how many objects the file held before that byte (None: unknown, not checked)."""
 
     operation_id: str
     offset: int
+    objects: int | None = 0
 
 
-def resume_token(operation_id: str, offset: int) -> str:
+def resume_token(operation_id: str, offset: int, objects: int = 0) -> str:
     """The `next_url` a landed export page stores (see the module docstring)."""
-    return f"{RESUME_PREFIX}{operation_id}#{offset}"
+    return f"{RESUME_PREFIX}{operation_id}#{offset}:{objects}"
 
 
 def parse_resume_token(token: str | None) -> ExportResume | None:
     """The resume point in a stored `next_url`, or None if it is not an export token."""
     if not token or not token.startswith(RESUME_PREFIX):
         return None
-    operation_id, _, offset = token[len(RESUME_PREFIX) :].rpartition("#")
-    if not operation_id or not offset.isdigit():
+    operation_id, _, position = token[len(RESUME_PREFIX) :].rpartition("#")
+    offset, _, objects = position.partition(":")
+    if not operation_id or not offset.isdigit() or (objects and not objects.isdigit()):
         return None
-    return ExportResume(operation_id, int(offset))
+    return ExportResume(operation_id, int(offset), int(objects) if objects else None)
 
 
 def has_export(spec: ConnectorSpec, entity: EntitySpec) -> bool:
@@ -232,12 +236,13 @@ class ExportStream:
     def _run(self, deadline: float) -> Iterator[Page]:
         number = self._first_page - 1
         offset = 0
+        objects: int | None = 0
         operation: ExportOperation | None = None
         if self._resume is not None:
             operation = self.control.poll(self._resume.operation_id)
             self.operation = operation
             if self._deliverable(operation):
-                offset = self._resume.offset
+                offset, objects = self._resume.offset, self._resume.objects
                 logger.info(
                     "%s/%s (connection %r): going on with export %s (%s) from byte %d",
                     self.spec.vendor,
@@ -290,14 +295,19 @@ class ExportStream:
             # Nothing matched: a completed export of no objects has no file at all.
             yield self._page(number + 1, self.endpoint, [], "", last=True)
             return
-        yield from self._download(operation, offset, number, deadline)
+        yield from self._download(operation, offset, objects, number, deadline)
 
     def _deliverable(self, operation: ExportOperation) -> bool:
         """Whether a resumed operation can still give us its file."""
         return operation.status not in self.export.failed_statuses
 
     def _download(
-        self, operation: ExportOperation, offset: int, number: int, deadline: float
+        self,
+        operation: ExportOperation,
+        offset: int,
+        objects: int | None,
+        number: int,
+        deadline: float,
     ) -> Iterator[Page]:
         assert operation.url is not None
         if self._client is None:
@@ -331,19 +341,21 @@ class ExportStream:
             parent_field=export.parent_field,
             type_field=export.type_field,
             id_type_pattern=export.id_type_pattern,
+            objects=objects or 0,
         )
         file_url = public_url(operation.url)
         records: list[dict[str, Any]] = []
-        end = offset
+        end, read = offset, objects or 0
         try:
             for family in reassemble(download.lines(offset), assembler):
                 if len(records) >= self.page_records:
                     number += 1
-                    yield self._page(number, file_url, records, resume_token(operation.id, end))
+                    token = resume_token(operation.id, end, read)
+                    yield self._page(number, file_url, records, token)
                     records = []
                     self._check_deadline(deadline, operation)
                 records.append(family.record)
-                end = family.end
+                end, read = family.end, family.objects
         except ExportFormatError as problem:
             raise ExportError(
                 operation_id=operation.id,
@@ -356,7 +368,7 @@ class ExportStream:
                 reason=str(problem),
             ) from None
         expected = operation.object_count
-        if offset == 0 and expected is not None and assembler.lines != expected:
+        if objects is not None and expected is not None and assembler.lines != expected:
             raise ExportError(
                 operation_id=operation.id,
                 vendor=self.spec.vendor,

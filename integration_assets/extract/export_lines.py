@@ -43,6 +43,8 @@ class Family:
 
     record: dict[str, Any]
     end: int
+    objects: int = 0
+    """Objects (non-blank lines) of the file up to `end`, this record's included."""
 
 
 class FamilyAssembler:
@@ -63,6 +65,7 @@ class FamilyAssembler:
         id_type_pattern: str,
         id_field: str = "id",
         first_line: int = 1,
+        objects: int = 0,
     ) -> None:
         self._children = dict(children)
         self._parent_field = parent_field
@@ -73,7 +76,7 @@ class FamilyAssembler:
         self._root: dict[str, Any] | None = None
         self._members: dict[Any, dict[str, Any]] = {}
         self._end = 0
-        self.lines = 0
+        self.lines = objects
         """Objects read so far (non-blank lines), to compare with the vendor's count."""
 
     def feed(self, line: bytes, end: int) -> Family | None:
@@ -92,7 +95,7 @@ class FamilyAssembler:
             raise ExportFormatError(self._line, f"a {type(item).__name__}, not a JSON object")
         parent_id = item.pop(self._parent_field, None)
         if parent_id is None:
-            finished = self._finish()
+            finished = self._finish(self.lines - 1)
             self._start(item)
             self._end = end
             return finished
@@ -102,7 +105,7 @@ class FamilyAssembler:
 
     def close(self) -> Family | None:
         """The last record, once the file has ended."""
-        return self._finish()
+        return self._finish(self.lines)
 
     def _start(self, root: dict[str, Any]) -> None:
         for field in self._children.values():
@@ -147,10 +150,10 @@ class FamilyAssembler:
                 return match.group(1)
         return None
 
-    def _finish(self) -> Family | None:
+    def _finish(self, objects: int) -> Family | None:
         if self._root is None:
             return None
-        family = Family(self._root, self._end)
+        family = Family(self._root, self._end, objects)
         self._root = None
         self._members = {}
         return family

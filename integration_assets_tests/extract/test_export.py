@@ -156,7 +156,7 @@ def test_a_customers_export_holds_every_customer_as_the_paginated_walk_reads_it(
     assert len(exported) == sandbox.shopify.count("customers") == SIZES["customers"]
     assert exported == _by_id(_paginated(sandbox, "customers"))
     # Page 1 names the operation; pages of at most 250 records follow; the last says so.
-    assert pages[0].records == [] and pages[0].next_url == f"export:{run.stream.operation.id}#0"
+    assert pages[0].records == [] and pages[0].next_url == f"export:{run.stream.operation.id}#0:0"
     assert all(len(page.records) <= 250 for page in pages)
     assert [page.last for page in pages] == [False] * (len(pages) - 1) + [True]
     assert [page.number for page in pages] == list(range(1, len(pages) + 1))
@@ -349,6 +349,19 @@ def test_a_retried_export_goes_on_from_the_last_landed_page_of_the_same_operatio
     assert "mutation StartExport" not in retry.calls
     assert [page.number for page in rest] == list(range(7, 7 + len(rest)))
     assert _records(landed) + _records(rest) == _records(first)
+
+
+def test_a_resumed_read_whose_objects_do_not_add_up_to_the_vendors_count_fails(
+    sandbox: Sandbox,
+) -> None:
+    settings = ExtractSettings(export_poll_interval_seconds=0.02, export_page_records=100)
+    first = Exporting(sandbox, "customers", settings=settings).pages()
+    resume = parse_resume_token(first[3].next_url)
+    assert resume is not None and resume.objects == 300
+    lost_count = ExportResume(resume.operation_id, resume.offset, objects=250)
+
+    with pytest.raises(ExportError, match="it has 2450 objects, the vendor counted 2500"):
+        Exporting(sandbox, "customers", settings=settings, resume=lost_count).pages()
 
 
 def test_a_retry_whose_operation_was_canceled_starts_a_new_one_from_page_one(

@@ -69,6 +69,7 @@ def test_each_record_ends_at_the_byte_after_its_last_line() -> None:
     ends = [end for _, end in _lines(*objects)]
     families = list(reassemble(_lines(*objects), _assembler({"ProductVariant": "variants"})))
     assert [f.end for f in families] == [ends[1], ends[2]]
+    assert [f.objects for f in families] == [2, 3]  # objects of the file through each end
 
 
 def test_a_child_is_recognised_by_its_typename_when_its_id_says_nothing() -> None:
