@@ -18,7 +18,10 @@ Docs: https://shopify.dev/docs/api/admin-graphql/2026-10. Gotchas encoded here:
 - Nested connections (an order's line items, a product's variants) are cut at their own
   `first`; the rest is read through `node(id:)` follow-up queries.
 - Records keep Shopify's camelCase names and GID ids; the extract stage turns every nested
-  connection into a plain list (see the GraphQL contract).
+  connection into a plain list (see the GraphQL contract). Redaction is given the numeric id
+  and finds the GID through `PersonSpec.raw_id`.
+- As in REST, an app without the `read_all_orders` scope sees only the last 60 days of
+  orders: the token's scopes, not this spec, decide how far back a walk reaches.
 """
 
 from integration_assets.connectors.shopify_bulk import (

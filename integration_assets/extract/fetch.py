@@ -260,8 +260,8 @@ class PageFetcher:
                                 attempts=attempt,
                                 hint="another app may be spending the shop's budget: run later",
                             )
-                        attempt -= 1
                         self._check_deadline(request, started, wait, attempt, last, status)
+                        attempt -= 1
                         logger.info(
                             "%s/%s (connection %r): %s throttled; waiting %.2f s for %g points",
                             self._context.vendor,

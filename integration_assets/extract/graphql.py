@@ -189,14 +189,39 @@ class NestedCompleter:
 
     def complete(self, records: list[dict[str, Any]], page: int) -> int:
         """Complete every cut-short nested connection of `records`; returns the follow-up
-        requests made (0: the page was whole as it came)."""
+        requests made (0: the page was whole as it came).
+
+        A record the vendor no longer has when its follow-up is asked (`node` is null: it
+        was deleted since the page was served) is removed from `records`, with a warning:
+        the rest of it cannot be read, and keeping it cut short would store a wrong record.
+        Its deletion is what reconciliation finds.
+        """
         requests = 0
+        gone: list[Any] = []
         for nested in self.entity.nested_connections:
             for record in records:
                 connection = lookup_optional(record, nested.field)
                 if connection_nodes(connection) is None or not has_next_page(connection):
                     continue
-                requests += self._complete_one(record, connection, nested, page)
+                made = self._complete_one(record, connection, nested, page)
+                if made is None:
+                    gone.append(lookup_optional(record, self.entity.primary_key))
+                    requests += 1
+                else:
+                    requests += made
+        if gone:
+            logger.warning(
+                "%s/%s: page %d: %d record(s) vanished while their nested connections were "
+                "read (%s); left out of the page",
+                self.spec.vendor,
+                self.entity.name,
+                page,
+                len(gone),
+                ", ".join(str(record_id) for record_id in gone[:5]),
+            )
+            records[:] = [
+                r for r in records if lookup_optional(r, self.entity.primary_key) not in gone
+            ]
         return requests
 
     def _complete_one(
@@ -205,7 +230,9 @@ class NestedCompleter:
         connection: dict[str, Any],
         nested: NestedConnectionSpec,
         page: int,
-    ) -> int:
+    ) -> int | None:
+        """The follow-up requests made to complete one record's connection; None when the
+        vendor no longer has the record."""
         record_id = lookup_optional(record, self.entity.primary_key)
         if record_id is None:
             raise MalformedBody(
@@ -241,10 +268,16 @@ class NestedCompleter:
             )
             answer = self.fetcher.exchange(
                 request,
-                validate=lambda document: locate_records(document, nested.records_path),
+                validate=lambda document: (
+                    None
+                    if null_on_the_way(document, nested.records_path)
+                    else locate_records(document, nested.records_path)
+                ),
                 page=page,
             )
             requests += 1
+            if null_on_the_way(answer.document, nested.records_path):
+                return None
             nodes = locate_records(answer.document, nested.records_path)
             if edges:
                 connection["edges"].extend({"node": node} for node in nodes)
@@ -257,6 +290,20 @@ class NestedCompleter:
             if not nodes:
                 break
         return requests
+
+
+def null_on_the_way(document: Any, path: str) -> bool:
+    """Whether an object on the way to `path` is an explicit null (`data.node: null`: the
+    node does not exist), as opposed to missing (a malformed answer)."""
+    value = document
+    segments = path.split(".")
+    for segment in segments[:-1]:
+        if not isinstance(value, dict) or segment not in value:
+            return False
+        value = value[segment]
+        if value is None:
+            return True
+    return False
 
 
 def finish_page(

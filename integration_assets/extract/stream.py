@@ -336,6 +336,7 @@ class PageStream:
                     )
                 page = fetched.page
                 if self.spec.request == "graphql":
+                    landed_before = len(page.records)
                     # After the paginator read the page info: completing nested connections
                     # and flattening them rewrites the document.
                     page = finish_page(
@@ -351,6 +352,7 @@ class PageStream:
                             page.status,
                         ),
                     )
+                    self.stats.records -= landed_before - len(page.records)
                 yield replace(page, next_url=_storable(following), last=following is None)
                 request = following
         finally:

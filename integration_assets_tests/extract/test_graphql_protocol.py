@@ -106,3 +106,38 @@ def test_a_missing_scope_is_an_authentication_error_naming_the_scope_hint() -> N
     assert "ACCESS_DENIED: Access denied for customers field" in message
     assert "DEMO_SHOP_TOKEN" in message and "scopes" in message and TOKEN not in message
     assert len(app.seen) == 1  # not retried
+
+
+def test_a_record_deleted_before_its_follow_up_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The follow-up for an order's further line items finds no order (`node: null`): it was
+    deleted since the page was served. Keeping it cut short would store a wrong order; it is
+    left out of the page (and of the landed body), and reconciliation sees the deletion."""
+    cut = {
+        "id": "gid://shopify/Order/9",
+        "lineItems": {"nodes": [{"id": "l1"}], "pageInfo": {"hasNextPage": True, "endCursor": "x"}},
+    }
+    whole = {
+        "id": "gid://shopify/Order/10",
+        "lineItems": {
+            "nodes": [{"id": "l2"}],
+            "pageInfo": {"hasNextPage": False, "endCursor": "y"},
+        },
+    }
+    app = ScriptedApp(
+        [
+            answer([cut, whole], None, key="orders"),
+            Scripted(body=orjson.dumps({"data": {"node": None}})),
+        ]
+    )
+    with serve(app) as base, caplog.at_level("WARNING", logger="integration_assets.extract"):
+        walk = stream(base, "orders")
+        pages = list(walk)
+
+    assert [record["id"] for record in pages[0].records] == ["gid://shopify/Order/10"]
+    assert pages[0].records[0]["lineItems"] == [{"id": "l2"}]
+    assert b"Order/9" not in pages[0].body
+    assert walk.stats.records == 1 and walk.stats.requests == 2
+    assert "1 record(s) vanished while their nested connections were read" in caplog.text
+    assert "gid://shopify/Order/9" in caplog.text
