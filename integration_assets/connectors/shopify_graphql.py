@@ -25,6 +25,13 @@ Docs: https://shopify.dev/docs/api/admin-graphql/2026-10. Gotchas encoded here:
 """
 
 from integration_assets.connectors.shopify import SHOPIFY_VERSION_POLICY, VERSION
+from integration_assets.connectors.shopify_bulk import (
+    CUSTOMERS_EXPORT_QUERY,
+    ORDERS_EXPORT_QUERY,
+    PRODUCTS_EXPORT_QUERY,
+    SHOPIFY_BULK_EXPORT,
+    SINCE_FILTER,
+)
 from integration_assets.connectors.shopify_webhooks import SHOPIFY_WEBHOOKS
 from integration_assets.connectors.spec import (
     AuthSpec,
@@ -167,6 +174,8 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             name="customers",
             path="graphql.json",
             records_path="data.customers.nodes",
+            export_query=CUSTOMERS_EXPORT_QUERY,
+            export_since_filter=SINCE_FILTER,
             query=listing("customers", CUSTOMER_FIELDS),
             ids_query=listing("customers", _IDS),
             incremental=_UPDATED_SINCE,
@@ -177,6 +186,9 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             path="graphql.json",
             records_path="data.orders.nodes",
             depends_on=("customers", "products"),
+            export_query=ORDERS_EXPORT_QUERY,
+            export_since_filter=SINCE_FILTER,
+            export_children={"LineItem": "lineItems"},
             query=listing("orders", ORDER_FIELDS),
             ids_query=listing("orders", _IDS),
             incremental=_UPDATED_SINCE,
@@ -193,6 +205,9 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             name="products",
             path="graphql.json",
             records_path="data.products.nodes",
+            export_query=PRODUCTS_EXPORT_QUERY,
+            export_since_filter=SINCE_FILTER,
+            export_children={"ProductVariant": "variants"},
             query=listing("products", PRODUCT_FIELDS),
             ids_query=listing("products", _IDS),
             incremental=_UPDATED_SINCE,
@@ -219,6 +234,8 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             ),
         ),
     ),
+    # First syncs and full refreshes read through bulk query operations (`shopify_bulk.py`).
+    export=SHOPIFY_BULK_EXPORT,
     docs_url="https://shopify.dev/docs/api/admin-graphql/2026-10",
     webhooks=SHOPIFY_WEBHOOKS,
 )

@@ -14,6 +14,10 @@ simulator. Modules, one job each:
 - `graphql`, `graphql_cost`, `graphql_errors`: GraphQL requests from the spec (first POST,
   cost-fitted page sizes, nested connections read whole, `GraphQLClient` for one document),
   Shopify's documented cost arithmetic, and what each error code inside a 200 means.
+- `export`, `export_operation`, `export_download`, `export_lines`: an asynchronous export
+  (Shopify bulk operations) as `ExportStream`, the same `Page`s from a vendor-side job: start
+  / poll / cancel, a line download that resumes at the byte it broke, and children put back
+  into their parents' lists.
 """
 
 from integration_assets.extract.errors import (

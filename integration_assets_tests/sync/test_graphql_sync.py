@@ -55,6 +55,7 @@ def shop(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Connection:
         secrets={"access_token": "IA_GQL_SHOP_TOKEN"},
         entities={"customers": "hourly"},
         rate_limit=ROOMY,
+        bulk="never",  # these stories are about the paginated walk, not the bulk export
     )
     assert connection.connector.request == "graphql"
     return connection
