@@ -146,3 +146,31 @@ def test_validate_mappings_refuses_api_mappings_that_describe_different_tables(
     assert str(mappings / "shopify" / "rest" / "orders.json") in result.stdout
     assert "column 'total_tax' is" in result.stdout
     assert "float NULL" in result.stdout and "decimal NULL" in result.stdout
+
+
+def test_validate_mappings_refuses_an_override_written_for_another_api_than_its_connection(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """test-shop syncs over REST; an override that says it is for GraphQL reads GraphQL field
+    names, so it is refused for that connection, naming the file and both APIs."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    override = mappings / "overrides" / "test-shop" / "customers.json"
+    override.parent.mkdir(parents=True)
+    override.write_text(
+        json.dumps(
+            {
+                "api": "graphql",
+                "mappings": [{"source": "locale", "target": "locale", "type": "string"}],
+            }
+        )
+    )
+
+    result = cli(["validate-mappings"], {**env, "INTEGRATION_MAPPINGS": str(mappings)})
+
+    assert result.returncode == 1
+    assert f"✘ shopify/customers (test-shop): {override}" in result.stdout
+    assert (
+        "this override is for the 'graphql' API of shopify, but connection 'test-shop' uses the 'rest' API"
+        in result.stdout
+    )

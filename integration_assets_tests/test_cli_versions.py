@@ -50,7 +50,7 @@ def test_doctor_passes_when_every_version_is_in_good_standing(tmp_path: Path) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "API versions as of 2026-11-30:",
-        "✔ main-shop: shopify Admin REST API 2026-10: current "
+        "✔ main-shop: shopify Admin GraphQL API 2026-10: current "
         "(released 2026-10-01, supported until 2027-10-01)",
         "✔ main-klaviyo: klaviyo API 2026-10-15: current "
         "(released 2026-10-15, deprecated from 2027-10-15, retired from 2028-10-15)",
@@ -64,7 +64,7 @@ def test_doctor_warns_of_an_end_of_support_within_90_days_but_passes(tmp_path: P
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
-        "⚠ main-shop: shopify Admin REST API 2026-01: supported "
+        "⚠ main-shop: shopify Admin GraphQL API 2026-01: supported "
         "(released 2026-01-01, supported until 2027-01-01)"
     ) in result.stdout
     assert (
@@ -84,7 +84,7 @@ def test_doctor_fails_when_a_connection_uses_a_retired_version(tmp_path: Path) -
 
     assert result.returncode == 1
     assert (
-        "✘ main-shop: shopify Admin REST API 2025-10: retired "
+        "✘ main-shop: shopify Admin GraphQL API 2025-10: retired "
         "(released 2025-10-01, supported until 2026-10-01)"
     ) in result.stdout
     assert (
@@ -135,7 +135,7 @@ def test_validate_mappings_mentions_a_retired_version_but_still_passes(tmp_path:
     assert result.returncode == 0, result.stdout
     assert "⚠ main-shop: shopify API version 2025-10 was retired on 2026-10-01" in result.stdout
     assert "(see `integration-assets doctor`)" in result.stdout
-    assert "✔ shopify/customers → shopify_customers" in result.stdout
+    assert "✔ shopify/customers (graphql) → shopify_customers" in result.stdout
 
 
 @pytest.fixture

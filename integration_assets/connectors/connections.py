@@ -43,7 +43,9 @@ class MissingSecretError(RuntimeError):
 
 
 class RateLimitOverride(BaseModel):
-    """A bigger (or smaller) budget than the vendor's default, e.g. Shopify Plus: 400 @ 20/s."""
+    """A bigger (or smaller) budget than the vendor's default, in the unit of the API the
+    connection speaks: requests for REST (Shopify Plus: 400 @ 20/s), cost points for
+    Shopify GraphQL (Plus: restore 1000 points/s)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -76,13 +78,14 @@ class Connection(BaseModel):
     timeout_seconds: float = Field(default=DEFAULT_BUDGET.request_timeout_seconds, gt=0)
     lookback_seconds: int = Field(default=300, ge=0)
     clock_skew_seconds: int = Field(default=60, ge=0)
+    bulk: Literal["auto", "never", "always"] = "auto"
+    """When to read through the vendor's asynchronous export (Shopify bulk operations), for
+    entities that have one: `auto` for a first sync (no cursor yet) and a full refresh, the
+    paginated walk otherwise; `never` always pages; `always` exports every sync (an
+    incremental one filtered by the cursor when the entity's export can be)."""
     rate_limit: RateLimitOverride | None = None
     allow_insecure_http: bool = False
     """Permit an `http://` base_url off loopback (credentials then cross the network in clear)."""
-    api: str | None = None
-    """Which of the vendor's APIs to speak (Shopify: `graphql`, or the legacy `rest`); None
-    means the vendor's default (see `connectors.DEFAULT_APIS`)."""
-
     api_version: str | None = None
     """Pin this connection to another API version than the connector's default (checked
     against the vendor's version format; `integration-assets doctor` reports its lifecycle)."""
@@ -92,6 +95,10 @@ class Connection(BaseModel):
     def _dates_are_versions(cls, value: object) -> object:
         """YAML reads an unquoted `2026-10-15` as a date; Klaviyo revisions look just so."""
         return value.isoformat() if isinstance(value, date) else value
+
+    api: str | None = None
+    """Which of the vendor's APIs to speak (Shopify: `graphql`, or the legacy `rest`); None
+    means the vendor's default (see `connectors.DEFAULT_APIS`)."""
 
     @field_validator("base_url")
     @classmethod
@@ -151,6 +158,14 @@ class Connection(BaseModel):
                 spec.version_policy.check_format(self.api_version)
             except ValueError as exc:
                 raise ValueError(f"connection {self.name!r}: api_version {exc}") from None
+        if self.bulk == "always":
+            without = [e for e in self.entities if spec.entity(e).export_query is None]
+            if spec.export is None or without:
+                raise ValueError(
+                    f"connection {self.name!r} sets bulk: always, but {self.vendor} "
+                    f"({spec.api_id}) has no asynchronous export for "
+                    f"{', '.join(without or list(self.entities))}; use bulk: auto"
+                )
 
     @property
     def effective_api_version(self) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from integration_assets.connectors import get_connector
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.versions import (
     NEAR_END_DAYS,
@@ -59,7 +60,7 @@ def connection_health(
     connection: Connection, today: date, near_days: int = NEAR_END_DAYS
 ) -> ConnectionHealth:
     """The health of `connection`'s effective API version on `today`."""
-    spec = connection.connector
+    spec = get_connector(connection.vendor)
     version = connection.effective_api_version
     api = spec.api or spec.title
     if spec.version_policy is None or version is None:

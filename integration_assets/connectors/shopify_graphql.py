@@ -18,10 +18,20 @@ Docs: https://shopify.dev/docs/api/admin-graphql/2026-10. Gotchas encoded here:
 - Nested connections (an order's line items, a product's variants) are cut at their own
   `first`; the rest is read through `node(id:)` follow-up queries.
 - Records keep Shopify's camelCase names and GID ids; the extract stage turns every nested
-  connection into a plain list (see the GraphQL contract).
+  connection into a plain list (see the GraphQL contract). Redaction is given the numeric id
+  and finds the GID through `PersonSpec.raw_id`.
+- As in REST, an app without the `read_all_orders` scope sees only the last 60 days of
+  orders: the token's scopes, not this spec, decide how far back a walk reaches.
 """
 
 from integration_assets.connectors.shopify import SHOPIFY_VERSION_POLICY, VERSION
+from integration_assets.connectors.shopify_bulk import (
+    CUSTOMERS_EXPORT_QUERY,
+    ORDERS_EXPORT_QUERY,
+    PRODUCTS_EXPORT_QUERY,
+    SHOPIFY_BULK_EXPORT,
+    SINCE_FILTER,
+)
 from integration_assets.connectors.shopify_webhooks import SHOPIFY_WEBHOOKS
 from integration_assets.connectors.spec import (
     AuthSpec,
@@ -122,9 +132,9 @@ _UPDATED_SINCE = IncrementalSpec(
 SHOPIFY_GRAPHQL = ConnectorSpec(
     vendor="shopify",
     title="Shopify",
-    api="Admin GraphQL API",
     api_id="graphql",
     request="graphql",
+    api="Admin GraphQL API",
     api_prefix="/admin/api/{version}",
     version=VERSION,
     version_policy=SHOPIFY_VERSION_POLICY,
@@ -164,6 +174,8 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             name="customers",
             path="graphql.json",
             records_path="data.customers.nodes",
+            export_query=CUSTOMERS_EXPORT_QUERY,
+            export_since_filter=SINCE_FILTER,
             query=listing("customers", CUSTOMER_FIELDS),
             ids_query=listing("customers", _IDS),
             incremental=_UPDATED_SINCE,
@@ -173,10 +185,13 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             name="orders",
             path="graphql.json",
             records_path="data.orders.nodes",
+            depends_on=("customers", "products"),
+            export_query=ORDERS_EXPORT_QUERY,
+            export_since_filter=SINCE_FILTER,
+            export_children={"LineItem": "lineItems"},
             query=listing("orders", ORDER_FIELDS),
             ids_query=listing("orders", _IDS),
             incremental=_UPDATED_SINCE,
-            depends_on=("customers", "products"),
             nested_connections=(
                 NestedConnectionSpec(
                     field="lineItems",
@@ -190,6 +205,9 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             name="products",
             path="graphql.json",
             records_path="data.products.nodes",
+            export_query=PRODUCTS_EXPORT_QUERY,
+            export_since_filter=SINCE_FILTER,
+            export_children={"ProductVariant": "variants"},
             query=listing("products", PRODUCT_FIELDS),
             ids_query=listing("products", _IDS),
             incremental=_UPDATED_SINCE,
@@ -207,6 +225,7 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
     # contact details and free text, around amounts the shop must keep.
     person=PersonSpec(
         entity="customers",
+        raw_id="gid://shopify/Customer/{id}",
         references=(
             PersonReference(
                 entity="orders",
@@ -215,8 +234,8 @@ SHOPIFY_GRAPHQL = ConnectorSpec(
             ),
         ),
     ),
+    # First syncs and full refreshes read through bulk query operations (`shopify_bulk.py`).
+    export=SHOPIFY_BULK_EXPORT,
     docs_url="https://shopify.dev/docs/api/admin-graphql/2026-10",
-    # Deliveries do not depend on the API a connection polls with (their bodies are REST
-    # resources whatever the subscription's API).
     webhooks=SHOPIFY_WEBHOOKS,
 )

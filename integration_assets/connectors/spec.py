@@ -166,6 +166,100 @@ class IncrementalSpec(_Frozen):
     since_format: str = "%Y-%m-%dT%H:%M:%SZ"
 
 
+ExportStatusSet = tuple[str, ...]
+
+
+class ExportSpec(_Frozen):
+    """An asynchronous export: the vendor runs a query in the background and hands back a file.
+
+    The client (`extract/export.py`) interprets it: start the export with `start_document`
+    (the entity's `export_query` goes in as the variable `query_variable`), poll it with
+    `poll_document` every `poll_interval_seconds` (growing by `poll_backoff` up to
+    `poll_max_interval_seconds`) until its status is terminal, download the file at the
+    operation's `url_field` as a stream of `line_format` lines, put each child line back into
+    its parent, and cancel with `cancel_document` when anything on our side fails first.
+
+    Where things are in the answers: `*_payload_path` are dotted paths (from the GraphQL
+    `data`) to the mutation payload; inside it, `operation_field` holds the operation and
+    `user_errors_field` the list of user errors, each with a `code` and a `message`. The
+    operation object has the fields named `*_field` below.
+
+    Statuses: `completed_statuses` mean the file is ready; `failed_statuses` are terminal
+    without a usable file (the vendor's `error_code_field` says why; a `partial_url_field`
+    may point at an incomplete file, which is never loaded as if complete). Anything else is
+    still running and can be canceled. `busy_codes` are the user-error codes of a start that
+    was refused because too many exports are running: the client waits and tries again
+    rather than failing. `refused_codes` are the error codes of a failed operation that no
+    retry can fix (a missing access scope): the error says so and is not retried.
+
+    `find_document` lists the operations still running (`find_paths`: where their lists
+    are in the answer; each operation carries its query text in `query_field`): before
+    starting, an operation running the very same query is adopted rather than started
+    twice (an extract that crashed left it running).
+
+    Lines: one JSON object per line. A child line (an item of a nested connection) carries
+    `parent_field` (the id of the object it belongs to) and is recognised by its
+    `type_field` or else by the type inside its id (`id_type_pattern`, group 1); the
+    entity's `export_children` maps that type to the parent's list field. `grouped` says
+    the start document asks the vendor to write each object's children right after it, so
+    one family at a time is in memory; a child that arrives after another parent is then a
+    clear error, never a silently misplaced record.
+
+    The export's walk began when the vendor created the operation: `created_at_field` (an
+    ISO 8601 instant on the vendor's clock), else the `Date` of the answer that started it.
+
+    `deadline_seconds` bounds one export from its start (or adoption) to the end of the
+    download: past it the operation is canceled and the extract fails.
+    """
+
+    start_document: str
+    query_variable: str = "query"
+    start_payload_path: str
+    poll_document: str
+    poll_operation_path: str
+    id_variable: str = "id"
+    cancel_document: str
+    cancel_payload_path: str
+    find_document: str | None = None
+    find_paths: tuple[str, ...] = ()
+    query_field: str = "query"
+    operation_field: str = "bulkOperation"
+    user_errors_field: str = "userErrors"
+    id_field: str = "id"
+    status_field: str = "status"
+    url_field: str = "url"
+    partial_url_field: str | None = "partialDataUrl"
+    error_code_field: str | None = "errorCode"
+    object_count_field: str | None = "objectCount"
+    file_size_field: str | None = "fileSize"
+    created_at_field: str | None = "createdAt"
+    completed_statuses: ExportStatusSet = ("COMPLETED",)
+    failed_statuses: ExportStatusSet = ("FAILED", "CANCELED", "CANCELING", "EXPIRED")
+    busy_codes: ExportStatusSet = ()
+    refused_codes: ExportStatusSet = ()
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    poll_backoff: float = Field(default=1.5, ge=1)
+    poll_max_interval_seconds: float = Field(default=30.0, gt=0)
+    deadline_seconds: float = Field(default=3 * 3600, gt=0)
+    line_format: Literal["jsonl"] = "jsonl"
+    parent_field: str = "__parentId"
+    type_field: str | None = "__typename"
+    id_type_pattern: str = r"^gid://[^/]+/([^/]+)/"
+    grouped: bool = True
+    page_records: int = Field(default=250, gt=0)
+
+    @model_validator(mode="after")
+    def _statuses_disjoint(self) -> ExportSpec:
+        if set(self.completed_statuses) & set(self.failed_statuses):
+            raise ValueError("an export status cannot be both completed and failed")
+        if not self.grouped:
+            raise ValueError(
+                "ungrouped export files (children anywhere in the file) are not supported: "
+                "reassembling them needs the whole file; ask the vendor for grouped output"
+            )
+        return self
+
+
 class NestedConnectionSpec(_Frozen):
     """A connection inside each record whose further pages come from a follow-up query.
 
@@ -231,9 +325,19 @@ class EntitySpec(_Frozen):
     ids_only_params: dict[str, str] | None = None
     description: str = ""
     depends_on: tuple[str, ...] = ()
+
     query: str | None = None
     ids_query: str | None = None
     nested_connections: tuple[NestedConnectionSpec, ...] = ()
+    export_query: str | None = None
+    """The query the connector's `ExportSpec` runs for this entity (None: no export). It
+    selects what the paginated query selects, written the way the vendor's exports want it
+    (Shopify: connections without `first`/`pageInfo`). `{since_filter}` in it is replaced by
+    `export_since_filter` (with `{since}` filled in) on an incremental export, else by ''."""
+    export_since_filter: str | None = None
+    export_children: dict[str, str] = Field(default_factory=dict)
+    """Child type (e.g. `LineItem`) -> the parent record's list field (`lineItems`): where
+    the export's child lines go, so an exported record has the paginated record's shape."""
 
     @model_validator(mode="after")
     def _append_only_not_reconciled(self) -> EntitySpec:
@@ -269,26 +373,16 @@ class PersonReference(_Frozen):
 
 
 class PersonSpec(_Frozen):
-    """Which entity is a person and which entities reference one; drives `sync/redact.py`."""
+    """Which entity is a person and which entities reference one; drives `sync/redact.py`.
+
+    `raw_id` is how a person's id (as redaction is given it, the warehouse's id) is written
+    in raw records, `{id}` standing for it: the id itself by default, a global id where the
+    API uses them (Shopify GraphQL: `gid://shopify/Customer/{id}`).
+    """
 
     entity: str
     references: tuple[PersonReference, ...] = ()
-
-
-VERSION_PLACEHOLDER = "{version}"
-
-
-def _refuse_dependency_cycles(vendor: str, entities: tuple[EntitySpec, ...]) -> None:
-    """A cycle in `depends_on` would leave Dagster no order to run the entities in."""
-    needs = {entity.name: set(entity.depends_on) for entity in entities}
-    done: set[str] = set()
-    while needs:
-        ready = [name for name, deps in needs.items() if deps <= done]
-        if not ready:
-            raise ValueError(f"{vendor}: depends_on forms a cycle among {sorted(needs)}")
-        for name in ready:
-            done.add(name)
-            del needs[name]
+    raw_id: str = "{id}"
 
 
 RequestKind = Literal["get", "graphql"]
@@ -323,6 +417,22 @@ class GraphQLSpec(_Frozen):
     errors: GraphQLErrorSpec = Field(default_factory=GraphQLErrorSpec)
 
 
+VERSION_PLACEHOLDER = "{version}"
+
+
+def _refuse_dependency_cycles(vendor: str, entities: tuple[EntitySpec, ...]) -> None:
+    """A cycle in `depends_on` would leave Dagster no order to run the entities in."""
+    needs = {entity.name: set(entity.depends_on) for entity in entities}
+    done: set[str] = set()
+    while needs:
+        ready = [name for name, deps in needs.items() if deps <= done]
+        if not ready:
+            raise ValueError(f"{vendor}: depends_on forms a cycle among {sorted(needs)}")
+        for name in ready:
+            done.add(name)
+            del needs[name]
+
+
 class ConnectorSpec(_Frozen):
     """A vendor's API, declaratively.
 
@@ -354,10 +464,14 @@ class ConnectorSpec(_Frozen):
     retryable_statuses: tuple[int, ...] = RETRYABLE_STATUSES
     entities: tuple[EntitySpec, ...]
     person: PersonSpec | None = None
+    export: ExportSpec | None = None
+    """The vendor's asynchronous export, used for first syncs and full refreshes of the
+    entities that declare an `export_query` (see `sync/steps.py`)."""
     docs_url: str = ""
     webhooks: WebhookSpec | None = None
     """How the vendor signs and shapes webhook deliveries (`connectors/webhooks.py`); None
     when the connector takes none."""
+
     api_id: str = Field(default="rest", pattern=r"^[a-z][a-z0-9_]*$")
     request: RequestKind = "get"
     graphql: GraphQLSpec | None = None
@@ -393,6 +507,10 @@ class ConnectorSpec(_Frozen):
                 raise ValueError(
                     f"{self.vendor}/{entity.name}: depends_on names "
                     f"{unknown or [entity.name]}, not another entity of this vendor"
+                )
+            if entity.export_query is not None and self.export is None:
+                raise ValueError(
+                    f"{self.vendor}/{entity.name}: export_query without an export spec"
                 )
         _refuse_dependency_cycles(self.vendor, self.entities)
         if self.person is not None:

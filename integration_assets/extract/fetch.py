@@ -58,8 +58,8 @@ class StreamContext:
     `retry_after_header` is the header the vendor says how long to wait in (its rate-limit
     spec's `retry_after_header`). `api_version` is the version requested; the vendor's
     `served_version_header` and `deprecation_header` (its version policy's) are read from
-    every answer into the stats' warnings. `graphql_errors` and `cost_report` come from a GraphQL
-    connector's spec: how a 200 reports errors, and where it reports the cost budget.
+    every answer into the stats' warnings. `graphql_errors` and `cost_report` come from a
+    GraphQL connector's spec: how a 200 reports errors, and where it reports the cost budget.
     """
 
     vendor: str
@@ -173,11 +173,13 @@ class PageFetcher:
     def fetch(self, request: PageRequest, number: int) -> Fetched:
         """The page at `request`, after as many attempts as the policy allows."""
         records_path = self._context.records_path
-        exchanged = self.exchange(
-            request, validate=lambda document: locate_records(document, records_path), page=number
-        )
-        records = locate_records(exchanged.document, records_path)
-        return self._page(request, number, exchanged, records)
+        located: list[list[dict[str, Any]]] = []
+
+        def validate(document: Any) -> None:
+            located.append(locate_records(document, records_path))
+
+        exchanged = self.exchange(request, validate=validate, page=number)
+        return self._page(request, number, exchanged, located[-1])
 
     def exchange(
         self,
@@ -259,14 +261,14 @@ class PageFetcher:
                         if throttled_waits > MAX_THROTTLED_WAITS:
                             raise self._error(
                                 request,
-                                summary=f"throttled {throttled_waits - 1} times in a row",
+                                summary=f"throttled {throttled_waits} times on one request",
                                 reason=last,
                                 status=status,
                                 attempts=attempt,
                                 hint="another app may be spending the shop's budget: run later",
                             )
-                        attempt -= 1
                         self._check_deadline(request, started, wait, attempt, last, status)
+                        attempt -= 1
                         logger.info(
                             "%s/%s (connection %r): %s throttled; waiting %.2f s for %g points",
                             self._context.vendor,

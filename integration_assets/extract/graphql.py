@@ -8,6 +8,7 @@ module is the generic GraphQL machinery any vendor speaking Relay connections co
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +40,8 @@ from integration_assets.extract.records import (
 )
 from integration_assets.extract.settings import ExtractSettings
 from integration_assets.paths import lookup_optional
+
+logger = logging.getLogger("integration_assets.extract")
 
 
 def graphql_endpoint(spec: ConnectorSpec, api_base_url: str) -> str:
@@ -81,29 +84,33 @@ def fitted_page_size(
     label: str,
 ) -> int:
     """The page size for `document`: the largest up to `ceiling` whose estimated cost stays
-    within the vendor's single-query maximum. An `explicit` size (the user's setting) is
-    kept, or refused with the reason, rather than silently lowered."""
+    within the vendor's single-query maximum.
+
+    An `explicit` ceiling (the sync's `page_size` setting, one number for every entity and
+    vendor) that would cost too much is lowered to what fits, with a log line saying so:
+    refusing it would fail the costly entities (orders with their line items) of a setting
+    that suits the others.
+    """
     max_cost = spec.rate_limit.max_request_cost
     if spec.rate_limit.unit != "cost" or max_cost is None:
         return ceiling
     try:
-        if explicit:
-            cost = estimate_query_cost(document, {page_size_variable: ceiling})
-            if cost > max_cost:
-                fits = largest_page_size(
-                    document, {}, page_size_variable, ceiling=ceiling, max_cost=max_cost
-                )
-                raise ValueError(
-                    f"{label}: page size {ceiling} makes the query cost an estimated {cost} "
-                    f"points, above the {max_cost} {spec.vendor} allows in one query; use at "
-                    f"most {fits}"
-                )
-            return ceiling
-        return largest_page_size(
+        fits = largest_page_size(
             document, {}, page_size_variable, ceiling=ceiling, max_cost=max_cost
         )
     except QueryCostError as exc:
         raise ValueError(f"{label}: {exc}") from None
+    if explicit and fits < ceiling:
+        logger.info(
+            "%s: page size %d would cost more than the %d points %s allows in one query; "
+            "asking for %d per page",
+            label,
+            ceiling,
+            max_cost,
+            spec.vendor,
+            fits,
+        )
+    return fits
 
 
 def first_graphql_request(
@@ -182,14 +189,39 @@ class NestedCompleter:
 
     def complete(self, records: list[dict[str, Any]], page: int) -> int:
         """Complete every cut-short nested connection of `records`; returns the follow-up
-        requests made (0: the page was whole as it came)."""
+        requests made (0: the page was whole as it came).
+
+        A record the vendor no longer has when its follow-up is asked (`node` is null: it
+        was deleted since the page was served) is removed from `records`, with a warning:
+        the rest of it cannot be read, and keeping it cut short would store a wrong record.
+        Its deletion is what reconciliation finds.
+        """
         requests = 0
+        gone: list[Any] = []
         for nested in self.entity.nested_connections:
             for record in records:
                 connection = lookup_optional(record, nested.field)
                 if connection_nodes(connection) is None or not has_next_page(connection):
                     continue
-                requests += self._complete_one(record, connection, nested, page)
+                made = self._complete_one(record, connection, nested, page)
+                if made is None:
+                    gone.append(lookup_optional(record, self.entity.primary_key))
+                    requests += 1
+                else:
+                    requests += made
+        if gone:
+            logger.warning(
+                "%s/%s: page %d: %d record(s) vanished while their nested connections were "
+                "read (%s); left out of the page",
+                self.spec.vendor,
+                self.entity.name,
+                page,
+                len(gone),
+                ", ".join(str(record_id) for record_id in gone[:5]),
+            )
+            records[:] = [
+                r for r in records if lookup_optional(r, self.entity.primary_key) not in gone
+            ]
         return requests
 
     def _complete_one(
@@ -198,7 +230,9 @@ class NestedCompleter:
         connection: dict[str, Any],
         nested: NestedConnectionSpec,
         page: int,
-    ) -> int:
+    ) -> int | None:
+        """The follow-up requests made to complete one record's connection; None when the
+        vendor no longer has the record."""
         record_id = lookup_optional(record, self.entity.primary_key)
         if record_id is None:
             raise MalformedBody(
@@ -234,10 +268,16 @@ class NestedCompleter:
             )
             answer = self.fetcher.exchange(
                 request,
-                validate=lambda document: locate_records(document, nested.records_path),
+                validate=lambda document: (
+                    None
+                    if null_on_the_way(document, nested.records_path)
+                    else locate_records(document, nested.records_path)
+                ),
                 page=page,
             )
             requests += 1
+            if null_on_the_way(answer.document, nested.records_path):
+                return None
             nodes = locate_records(answer.document, nested.records_path)
             if edges:
                 connection["edges"].extend({"node": node} for node in nodes)
@@ -250,6 +290,20 @@ class NestedCompleter:
             if not nodes:
                 break
         return requests
+
+
+def null_on_the_way(document: Any, path: str) -> bool:
+    """Whether an object on the way to `path` is an explicit null (`data.node: null`: the
+    node does not exist), as opposed to missing (a malformed answer)."""
+    value = document
+    segments = path.split(".")
+    for segment in segments[:-1]:
+        if not isinstance(value, dict) or segment not in value:
+            return False
+        value = value[segment]
+        if value is None:
+            return True
+    return False
 
 
 def finish_page(
@@ -314,6 +368,7 @@ class GraphQLClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
+        # The stream module imports this one; its header and client helpers come late.
         from integration_assets.extract.stream import new_client, request_headers
 
         if spec.request != "graphql" or spec.graphql is None:
@@ -322,8 +377,14 @@ class GraphQLClient:
         self.connection = connection
         self.settings = settings or ExtractSettings()
         self.stats = ExtractStats()
-        resolved = dict(secrets) if secrets is not None else connection.resolve_secrets()
+        resolved = (
+            dict(secrets)
+            if secrets is not None
+            else connection.resolve_secrets(only=spec.auth.secrets)
+        )
         self.timeout_seconds = self.settings.timeout_seconds or connection.timeout_seconds
+        self.api_version = connection.effective_api_version
+        policy = spec.version_policy
         self.endpoint = graphql_endpoint(spec, connection.api_base_url_for(spec))
         known = {entity.name for entity in spec.entities}
         if limiter is None:
@@ -333,7 +394,7 @@ class GraphQLClient:
         self._client = client or new_client(self.timeout_seconds)
         self.fetcher = PageFetcher(
             client=self._client,
-            headers=request_headers(spec, resolved, self.settings.user_agent),
+            headers=request_headers(spec, resolved, self.settings.user_agent, self.api_version),
             context=StreamContext(
                 vendor=spec.vendor,
                 connection=connection.name,
@@ -345,6 +406,9 @@ class GraphQLClient:
                 retry_after_header=spec.rate_limit.retry_after_header,
                 graphql_errors=spec.graphql.errors,
                 cost_report=spec.rate_limit.cost_report,
+                api_version=self.api_version,
+                served_version_header=policy.served_version_header if policy else None,
+                deprecation_header=policy.deprecation_header if policy else None,
             ),
             limiter=limiter,
             policy=self.settings.backoff(),

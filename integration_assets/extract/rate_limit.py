@@ -153,10 +153,6 @@ class BucketStore(Protocol):
         """Give back `seconds` of reserved time (never below an empty bucket)."""
         ...
 
-    def rescale(self, now: float, factor: float) -> None:
-        """Multiply the time until the bucket is empty by `factor` (a new refill rate)."""
-        ...
-
 
 class LocalBucketStore:
     """In-process store, guarded by a lock so threads share it safely."""
@@ -179,13 +175,9 @@ class LocalBucketStore:
         with self._lock:
             self._tat = max(now, self._tat - max(0.0, seconds))
 
-    def rescale(self, now: float, factor: float) -> None:
-        with self._lock:
-            self._tat = now + max(0.0, self._tat - now) * factor
 
-
-# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise" | "refund" | "rescale"), now, interval
-# (the seconds reserved or refunded, or the rescale factor), tolerance, floor, slack.
+# KEYS[1]: the bucket. ARGV: op ("reserve" | "raise" | "refund"), now, interval (the seconds
+# reserved or refunded), tolerance, floor, slack.
 # Returns the wait in seconds as a string (Lua numbers would be truncated to integers).
 _LUA = """
 local now = tonumber(ARGV[2])
@@ -203,8 +195,6 @@ if ARGV[1] == 'reserve' then
 elseif ARGV[1] == 'refund' then
   tat = tat - tonumber(ARGV[3])
   if tat < now then tat = now end
-elseif ARGV[1] == 'rescale' then
-  tat = now + (tat - now) * tonumber(ARGV[3])
 else
   local floor = tonumber(ARGV[5])
   if floor > tat + tonumber(ARGV[6]) then tat = floor end
@@ -260,9 +250,6 @@ class RedisBucketStore:
     def refund(self, now: float, seconds: float) -> None:
         self._run("refund", now, interval=max(0.0, seconds))
 
-    def rescale(self, now: float, factor: float) -> None:
-        self._run("rescale", now, interval=max(0.0, factor))
-
 
 class LeakyBucketLimiter:
     """A `RateLimiter` for one `RateLimitSpec` over a store; clock and sleep are injectable.
@@ -273,8 +260,8 @@ class LeakyBucketLimiter:
     For a cost budget (`spec.unit == "cost"`) the bucket's unit is one point: a request
     reserves its estimated cost (GCRA takes any weight: `tat` moves by cost times interval), the
     answer refunds what the vendor did not charge and resyncs from the budget it reports in
-    its body. The vendor's reported maximum and restore rate replace the spec's (a shop on a
-    bigger plan than the default is paced by its own figures from its first answer on).
+    its body. The bucket's size and rate stay the spec's (or the connection's override): every
+    limiter sharing a store, in any process, must read its one number on the same scale.
     """
 
     def __init__(
@@ -291,14 +278,12 @@ class LeakyBucketLimiter:
         self._clock = clock
         self._sleep = sleep
         self._headroom = max(0, headroom)
-        self._resize(float(spec.capacity), spec.refill_per_second)
-
-    def _resize(self, capacity: float, refill_per_second: float) -> None:
+        capacity, refill_per_second = float(spec.capacity), spec.refill_per_second
         self.capacity = capacity
         self.refill_per_second = refill_per_second
         self.interval = 1.0 / refill_per_second
         headroom = float(self._headroom)
-        if self.spec.unit == "cost":
+        if spec.unit == "cost":
             # Points are small units: a tenth of a second of restore (10 points at Shopify's
             # 100/s) absorbs the vendor's whole-point rounding and the time its answer took.
             headroom = max(headroom, 0.1 * refill_per_second)
@@ -340,17 +325,16 @@ class LeakyBucketLimiter:
         refund = charged if report.actual is None else charged - report.actual
         if refund > 0:
             self.store.refund(now, refund * self.interval)
-        reported = (report.maximum or 0.0, report.restore_rate or 0.0)
-        if min(reported) > 0 and reported != (self.capacity, self.refill_per_second):
-            # The points already in the bucket stay; their time to drain follows the new rate.
-            self.store.rescale(now, self.refill_per_second / reported[1])
-            self._resize(*reported)
         if report.available is None:
             return
-        # As for headers, only ever raise (a lower level is stale next to requests in flight).
-        # Dated when the answer arrived, not when the request left: the vendor reports its
-        # bucket after the query ran and its unused cost went back.
-        used = max(0.0, self.capacity - report.available)
+        # The vendor's level, scaled to our capacity as `budget_level` scales a header: a shop
+        # on a bigger plan than the one modelled still maps onto our bucket (its own figures
+        # can be declared on the connection). As for headers, only ever raise: a lower level
+        # is stale next to requests in flight. Dated when the answer arrived, not when the
+        # request left: the vendor reports its bucket after the query ran and its unused
+        # cost went back.
+        maximum = report.maximum if report.maximum and report.maximum > 0 else self.capacity
+        used = max(0.0, maximum - report.available) * self.capacity / maximum
         self.store.raise_to(now, now + used * self.interval, slack=self.slack)
 
     def penalise(self, retry_after_seconds: float) -> None:

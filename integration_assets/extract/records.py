@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from integration_assets.paths import PathNotFound, lookup
+from integration_assets.paths import PathNotFound, lookup, parse_path
 
 
 class MalformedBody(ValueError):
@@ -151,3 +151,17 @@ def _flatten(value: Any, record: dict[str, Any], path: str) -> Any:
             if flat is not child:
                 value[index] = flat
     return value
+
+
+def frame_records(records_path: str, records: list[dict[str, Any]]) -> bytes:
+    """A page body holding `records` at `records_path`: the inverse of `records_from_body`.
+
+    For records that did not come as a page (an export file's reassembled lines), so that
+    landing stores and replays them exactly like fetched pages: `data.customers.nodes`
+    frames them as `{"data": {"customers": {"nodes": [...]}}}`, the shape of a GraphQL
+    listing page. Every segment becomes an object key, numeric ones included.
+    """
+    document: Any = records
+    for segment in reversed(parse_path(records_path)):
+        document = {segment: document}
+    return orjson.dumps(document)

@@ -43,6 +43,12 @@ class ExtractSettings:
     page_size: int | None = None
     user_agent: str = field(default=DEFAULT_USER_AGENT)
     today: date | None = None
+    export_poll_interval_seconds: float | None = None
+    """First pause between polls of an asynchronous export; None: the connector's."""
+    export_deadline_seconds: float | None = None
+    """How long one asynchronous export may take; None: the connector's `deadline_seconds`."""
+    export_page_records: int | None = None
+    """Reassembled export records per landed page; None: the connector's `page_records`."""
 
     def backoff(self) -> BackoffPolicy:
         return BackoffPolicy(

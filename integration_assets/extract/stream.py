@@ -1,8 +1,8 @@
 """The extract entry point: page through one (connection, entity), lazily.
 
 `PageStream` builds the first request from the connector spec (entity path and params, page
-size, incremental filter), then alternates fetch → yield → ask the paginator for the next
-request. It is a generator underneath, so only the page being handled is in memory, and it
+size, incremental filter; for a GraphQL connector, the entity's document POSTed with those as
+variables), then alternates fetch → yield → ask the paginator for the next request. It is a generator underneath, so only the page being handled is in memory, and it
 holds one `httpx.Client` (HTTP/1.1 keep-alive, one connection) for the whole walk. Its `stats`
 are readable during and after iteration.
 
@@ -141,7 +141,7 @@ class PageStream:
 
     GraphQL connectors POST the entity's document to the one endpoint; the page size is the
     largest whose estimated cost fits the vendor's single-query maximum (an explicit
-    `settings.page_size` above it is refused), and each page's nested connections are
+    `settings.page_size` is a ceiling, lowered to what fits), and each page's nested connections are
     completed and flattened before it is yielded (see `extract.graphql`).
 
     Single use: iterate it once. Leaving the loop early (break, exception) closes the client
@@ -363,6 +363,7 @@ class PageStream:
                     )
                 page = fetched.page
                 if self.spec.request == "graphql":
+                    landed_before = len(page.records)
                     # After the paginator read the page info: completing nested connections
                     # and flattening them rewrites the document.
                     page = finish_page(
@@ -378,6 +379,7 @@ class PageStream:
                             page.status,
                         ),
                     )
+                    self.stats.records -= landed_before - len(page.records)
                 yield replace(page, next_url=_storable(following), last=following is None)
                 request = following
         finally:

@@ -82,7 +82,13 @@ def vendor_apis(vendor: str, mappings_dir: Path | str | None = None) -> tuple[st
     folder = mappings_root(mappings_dir) / _checked_name("vendor", vendor)
     if not folder.is_dir():
         return ()
-    return tuple(sorted(child.name for child in folder.iterdir() if child.is_dir()))
+    return tuple(
+        sorted(
+            child.name
+            for child in folder.iterdir()
+            if child.is_dir() and _PATH_NAME.fullmatch(child.name)  # not .git, __pycache__
+        )
+    )
 
 
 def resolve_api(vendor: str, api: str | None, mappings_dir: Path | str | None = None) -> str | None:
@@ -318,4 +324,11 @@ def load_mapping(
         merged = apply_override(base_data, override_data)
     except OverrideProblems as exc:
         raise MappingError(override_file, exc.problems) from None
-    return validate_mapping(merged, override_file, context=f"applied to {base_file}")
+    context = f"applied to {base_file}"
+    undeclared = not (isinstance(override_data, dict) and "api" in override_data)
+    if folder_api is not None and undeclared:
+        context += (
+            f"; the connection uses the {folder_api!r} API, so the override's source paths "
+            f'must be {folder_api} fields (add "api" to say which API an override is for)'
+        )
+    return validate_mapping(merged, override_file, context=context)

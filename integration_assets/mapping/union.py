@@ -13,8 +13,9 @@ schema drift for every other shop, and a field an override removes would be miss
 own. So the warehouse table is the union of the vendor mapping and every override of that
 entity found in `mappings/overrides/*/` (whatever `connections.yaml` says today: an override
 on disk is a table shape someone intends to load). An override applies to the mapping of the
-API it declares (`"api"`), else to the vendor's default API's; since the API variants agree,
-that gives the table shape whichever API the connection uses:
+API it declares (`"api"`), else to the first API mapping it fits (the default API first: an
+override written before its vendor had several APIs names the old API's fields); since the API
+variants agree, that gives the table shape whichever API the connection uses:
 
 - Unions are per table name: an override that renames a table makes a table of its own.
 - A column that some variants of a table lack, or that any variant leaves optional, is
@@ -34,7 +35,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from integration_assets.mapping.apis import default_api
 from integration_assets.mapping.compiler import compile_mapping
 from integration_assets.mapping.errors import MappingError, Problem
 from integration_assets.mapping.loader import (
@@ -45,6 +45,7 @@ from integration_assets.mapping.loader import (
     mappings_root,
     read_json,
 )
+from integration_assets.mapping.spec import MappingSpec
 from integration_assets.schema import ColumnSchema, TableSchema
 
 
@@ -71,20 +72,41 @@ def mapping_variants(
         variants.append(Variant(file, compile_mapping(spec).own_tables))
     for other in variants[1:]:
         _check_same_tables(variants[0], other)
-    default = default_api(vendor)
-    fallback_api = default if default in apis else apis[0]
     overrides = mappings_root(mappings_dir) / OVERRIDES_DIR
     for override in sorted(overrides.glob(f"*/{entity}.json")):
         data = read_json(override)
         if isinstance(data, dict) and data.get("integration", vendor) != vendor:
             continue
         declared = data.get("api") if isinstance(data, dict) else None
-        api = declared if isinstance(declared, str) else fallback_api
-        spec = load_mapping(
-            vendor, entity, connection=override.parent.name, mappings_dir=mappings_dir, api=api
-        )
+        candidates = (declared,) if isinstance(declared, str) else apis
+        spec = _override_on_some_api(vendor, entity, override.parent.name, mappings_dir, candidates)
         variants.append(Variant(override, compile_mapping(spec).own_tables))
     return variants
+
+
+def _override_on_some_api(
+    vendor: str,
+    entity: str,
+    connection: str,
+    mappings_dir: Path | str | None,
+    apis: tuple[str | None, ...],
+) -> MappingSpec:
+    """The override applied to the first API mapping (default first) it fits.
+
+    An override that does not declare its API was written for the API its connection used,
+    which only `connections.yaml` knows: REST paths patched into the GraphQL mapping would
+    not validate. The API mappings describe the same tables, so the one it fits gives its
+    table shape; the connection's own API is checked when it syncs.
+    """
+    errors: list[MappingError] = []
+    for api in apis:  # never empty: the entity has a mapping file
+        try:
+            return load_mapping(
+                vendor, entity, connection=connection, mappings_dir=mappings_dir, api=api
+            )
+        except MappingError as exc:
+            errors.append(exc)
+    raise errors[0]  # as applied to the default API
 
 
 def _shape(table: TableSchema) -> TableSchema:

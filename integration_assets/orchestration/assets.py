@@ -89,6 +89,7 @@ def _extract_metadata(result: ExtractResult) -> dict[str, object]:
         "api_version": result.api_version or "",
         "api_version_served": result.served_version or "",
         "warnings": MetadataValue.json(list(result.warnings)),
+        "export_operation": result.export_operation or "",
         "source": "webhook" if webhook else "poll",
     }
 

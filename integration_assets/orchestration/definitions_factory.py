@@ -13,6 +13,7 @@ from integration_assets.mapping.compiler import CompiledMapping, compile_mapping
 from integration_assets.mapping.errors import MappingError
 from integration_assets.mapping.loader import load_mapping
 from integration_assets.mapping.union import load_table_union
+from integration_assets.orchestration.alerts import build_alert_sensors
 from integration_assets.orchestration.assets import DEFAULT_RETRY_POLICY, build_sync_asset
 from integration_assets.orchestration.partitions import build_partitions_sensor
 from integration_assets.orchestration.reconcile import (
@@ -111,6 +112,7 @@ def build_definitions(
         sensors=[
             build_partitions_sensor(sorted(CONNECTORS), load),
             build_timeliness_sensor(every_asset, load),
+            *build_alert_sensors(),
             build_webhook_sensor(list(sync_jobs.values()), load),
         ],
         resources={

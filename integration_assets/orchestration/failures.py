@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from integration_assets.connectors.connections import ConnectionsFileError, MissingSecretError
 from integration_assets.extract import AuthenticationError
+from integration_assets.extract.export_operation import ExportDeadlineError, ExportRefusedError
 from integration_assets.load.pg_session import WarehouseTimeoutConfigError
 from integration_assets.load.tables import SchemaDriftError, TableSchemaError
 from integration_assets.load.warehouse import WarehouseConfigError
@@ -37,6 +38,10 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     # A listing that looks like an outage or a mass deletion waits for a person to look;
     # retrying would walk every id again to be refused again.
     ReconcileRefused,
+    # An export the vendor refuses (bad query, missing scope) is refused again; one that
+    # outlived its deadline would wait as long again (it was canceled, a retry starts anew).
+    ExportRefusedError,
+    ExportDeadlineError,
 )
 _WRAPPERS = ("RetryRequestedFromPolicy", "Failure")
 

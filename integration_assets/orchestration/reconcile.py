@@ -2,7 +2,7 @@
 
 Per vendor, an op job `<vendor>_reconcile`, partitioned by connection like the assets: a
 planning op lists the connection's entities to reconcile (those the vendor can list by id,
-`EntitySpec.ids_only_params`, that the connection syncs on a schedule; run config may name
+`EntitySpec.ids_only_params` or `ids_query`, that the connection syncs on a schedule; run config may name
 others, e.g. a `manual` one), and one mapped op per entity (`<vendor>_reconcile_entity`) runs `sync.reconcile.run_reconcile`
 in the vendor's pool. Each entity succeeds or fails on its own; a refusal (`ReconcileRefused`:
 the listing looks like an outage) fails that step without retries, for a person to look at.
@@ -70,10 +70,13 @@ class ReconcileConfig(Config):
 
 
 def scheduled_reconciles(connector: ConnectorSpec, connection: Connection) -> list[str]:
-    """The connection's entities that a daily reconcile covers: listable by id, not manual."""
+    """The connection's entities that a daily reconcile covers: listable by id (through the
+    API the connection speaks, which may differ from the vendor's default `connector`), not
+    manual."""
+    spec = connection.connector if connection.vendor == connector.vendor else connector
     return [
         entity.name
-        for entity in connection.connector.entities
+        for entity in spec.entities
         if entity.reconciled and connection.entities.get(entity.name, "manual") != "manual"
     ]
 

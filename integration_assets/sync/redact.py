@@ -17,6 +17,10 @@ raw path became. In one transaction on the warehouse database:
   records pointing at them; `record_count` follows;
 - quarantine: the person's rejected records and rejected records pointing at them are deleted.
 
+The person's id is given as the warehouse knows it (`123`); raw records may write it as the
+spec's `PersonSpec.raw_id` says (Shopify GraphQL: `gid://shopify/Customer/123`), and both
+forms are matched in raw records and text key columns.
+
 Idempotent: a second run finds nothing and changes nothing. Limitation: a later sync of a
 referencing record the vendor still holds unredacted writes its personal fields again;
 vendors redact on their side too (Shopify sends `customers/redact` after erasing), and
@@ -95,14 +99,21 @@ def _reference_columns(
     return matches[0], nulled
 
 
-def _key_value(schema: TableSchema, person_id: str) -> Any:
+def _key_values(schema: TableSchema, person_id: str, forms: frozenset[str]) -> list[Any]:
+    """The values a key column holds for the person: the integer id, or any text form."""
     kind = schema.column(schema.primary_key[0]).type
     if kind is ColumnType.INTEGER:
         try:
-            return int(person_id)
+            return [int(person_id)]
         except ValueError:
             raise RedactError(f"person id {person_id!r} is not an integer id") from None
-    return person_id
+    return sorted(forms)
+
+
+def id_forms(raw_id: str, person_id: str) -> frozenset[str]:
+    """Every way the person's id may be written in a raw record or a text key: as given, and
+    as the spec's `raw_id` template says (Shopify GraphQL: a GID)."""
+    return frozenset({person_id, raw_id.replace("{id}", person_id)})
 
 
 def _pop(record: dict[str, Any], path: str) -> bool:
@@ -127,22 +138,24 @@ def _warehouse_rows(
     person_id: str,
     references: list[tuple[CompiledMapping, PersonReference]],
     result: RedactResult,
+    forms: frozenset[str],
 ) -> None:
     root = person.table
-    key_value = _key_value(root, person_id)
+    key_values = _key_values(root, person_id, forms)
     for schema in person.tables[1:]:  # children first, then the person's row
         if schema.parent != root.name:
             continue
         table = build_table(schema, warehouse.schema)
         result.rows_deleted[schema.name] = conn.execute(
             delete(table).where(
-                table.c[CONNECTION_COLUMN] == tenant, table.c[schema.parent_key[0]] == key_value
+                table.c[CONNECTION_COLUMN] == tenant,
+                table.c[schema.parent_key[0]].in_(key_values),
             )
         ).rowcount
     table = build_table(root, warehouse.schema)
     result.rows_deleted[root.name] = conn.execute(
         delete(table).where(
-            table.c[CONNECTION_COLUMN] == tenant, table.c[root.primary_key[0]] == key_value
+            table.c[CONNECTION_COLUMN] == tenant, table.c[root.primary_key[0]].in_(key_values)
         )
     ).rowcount
     for mapping, reference in references:
@@ -150,10 +163,10 @@ def _warehouse_rows(
         schema = mapping.table
         table = build_table(schema, warehouse.schema)
         kind = schema.column(column).type
-        value = int(person_id) if kind is ColumnType.INTEGER and person_id.isdigit() else person_id
+        values = [int(person_id)] if kind is ColumnType.INTEGER and person_id.isdigit() else forms
         result.rows_scrubbed[schema.name] = conn.execute(
             update(table)
-            .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column] == value)
+            .where(table.c[CONNECTION_COLUMN] == tenant, table.c[column].in_(sorted(values)))
             .values(dict.fromkeys(nulled))
         ).rowcount
 
@@ -166,6 +179,7 @@ def _landing(
     person_id: str,
     references: list[tuple[SyncTarget, PersonReference]],
     result: RedactResult,
+    forms: frozenset[str],
     webhook_pages: bool | None = None,
 ) -> None:
     """Rewrite the landed pages that mention the person, one page at a time.
@@ -210,14 +224,14 @@ def _landing(
         )
         changed = False
         if entity == person.entity_name:
-            kept = [r for r in records if str(key_getter(r)) != person_id]
+            kept = [r for r in records if str(key_getter(r)) not in forms]
             result.landing_records_removed += len(records) - len(kept)
             changed = len(kept) != len(records)
             records[:] = kept
         else:
             _, reference, getter = getters[entity]
             for record in records:
-                if str(getter(record)) != person_id:
+                if str(getter(record)) not in forms:
                     continue
                 for path in (*reference.personal_fields, reference.path):
                     _pop(record, path)
@@ -240,6 +254,7 @@ def _quarantine(
     person_id: str,
     references: list[tuple[SyncTarget, PersonReference]],
     result: RedactResult,
+    forms: frozenset[str],
 ) -> None:
     quarantine = bookkeeping(warehouse.dialect).quarantine
     key_getter = build_getter(parse_path(person.entity.primary_key))
@@ -256,9 +271,9 @@ def _quarantine(
     for row_id, entity, record_key, record in rows:
         raw = record if isinstance(record, dict) else {}
         if entity == person.entity_name:
-            mine = record_key == person_id or str(_safe(key_getter, raw)) == person_id
+            mine = record_key in forms or str(_safe(key_getter, raw)) in forms
         else:
-            mine = str(_safe(getters[entity], raw)) == person_id
+            mine = str(_safe(getters[entity], raw)) in forms
         if mine:
             doomed.append(row_id)
     if doomed:
@@ -286,6 +301,7 @@ def redact_person(
     if spec is None:
         raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
     person_id = str(person_id).strip()
+    forms = id_forms(spec.raw_id, person_id)
     if not person_id:
         raise RedactError("the person id is empty")
     person = SyncTarget(connection, spec.entity, mappings_dir)
@@ -301,30 +317,43 @@ def redact_person(
     result = RedactResult(connection=tenant, vendor=connection.vendor)
     mapped = [(target.mapping, reference) for target, reference in references]
     with warehouse.begin() as conn:
-        _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result)
-        for view, view_references, webhook_pages in _views(
-            connection, person, references, mappings_dir
+        _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result, forms)
+        for view, view_references, view_forms, webhook_pages in _views(
+            connection, person, references, person_id, forms, mappings_dir
         ):
             _landing(
-                conn, warehouse, tenant, view, person_id, view_references, result, webhook_pages
+                conn,
+                warehouse,
+                tenant,
+                view,
+                person_id,
+                view_references,
+                result,
+                view_forms,
+                webhook_pages,
             )
-        _quarantine(conn, warehouse, tenant, person, person_id, references, result)
+        _quarantine(conn, warehouse, tenant, person, person_id, references, result, forms)
     return result
+
+
+_View = tuple[SyncTarget, list[tuple[SyncTarget, PersonReference]], frozenset[str], bool | None]
 
 
 def _views(
     connection: VendorConnection,
     person: SyncTarget,
     references: list[tuple[SyncTarget, PersonReference]],
+    person_id: str,
+    forms: frozenset[str],
     mappings_dir: Path | None,
-) -> list[tuple[SyncTarget, list[tuple[SyncTarget, PersonReference]], bool | None]]:
+) -> list[_View]:
     """How to read landed pages: as the connection's API serves records, and, when the
     vendor's webhook payloads are another API's (a Shopify connection polling over GraphQL
     gets REST resources), the pages landed from the inbox as that API's records."""
     webhooks = connection.connector.webhooks
     api = webhooks.payload_api if webhooks else None
     if api is None or api == connection.connector.api_id:
-        return [(person, references, None)]
+        return [(person, references, forms, None)]
     shaped = connection.model_copy(update={"api": api})
     spec = shaped.connector.person
     assert spec is not None  # every API of a vendor declares the same person
@@ -333,7 +362,11 @@ def _views(
         (SyncTarget(shaped, reference.entity, mappings_dir), reference)
         for reference in spec.references
     ]
-    return [(person, references, False), (shaped_person, shaped_references, True)]
+    shaped_forms = id_forms(spec.raw_id, person_id)
+    return [
+        (person, references, forms, False),
+        (shaped_person, shaped_references, shaped_forms, True),
+    ]
 
 
 def redact_everyone(

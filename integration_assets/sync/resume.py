@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from integration_assets.connectors.origin import same_origin
+from integration_assets.extract.export import ExportResume, parse_resume_token
 from integration_assets.extract.paginators import PageRequest, resume_request
 from integration_assets.load.landing import LandingStore
 from integration_assets.sync.target import SyncTarget
@@ -29,9 +30,12 @@ class WalkStart:
     """How an extract attempt begins: what was landed before, and the request to go on with.
 
     `complete` means an earlier attempt landed the walk's last page: nothing is left to fetch.
+    `export` is set instead of `resume_from` when the walk is an asynchronous export: the
+    operation an earlier attempt started and the byte of its file to go on from.
     """
 
     resume_from: PageRequest | None = None
+    export: ExportResume | None = None
     first_page: int = 1
     pages: int = 0
     records: int = 0
@@ -46,16 +50,43 @@ class WalkStart:
 FRESH = WalkStart()
 
 
-def plan_walk(target: SyncTarget, landing: LandingStore, run_id: str) -> WalkStart:
-    """Resume this run's walk if its landed pages allow it, else clear them and start afresh."""
+def plan_walk(
+    target: SyncTarget, landing: LandingStore, run_id: str, *, exporting: bool = False
+) -> WalkStart:
+    """Resume this run's walk if its landed pages allow it, else clear them and start afresh.
+
+    `exporting`: this attempt reads through the connector's asynchronous export, whose
+    landed pages resume from an export token (see `extract.export`), never a URL; pages of
+    the other kind are not resumed.
+    """
     connection, entity = target.connection.name, target.entity_name
     point = landing.resume_point(run_id, connection, entity)
     if point is None:
         return FRESH
+    export = parse_resume_token(point.next_url)
+    if exporting and export is not None and point.walk_started_at is not None:
+        logger.info(
+            "%s/%s (connection %r): run %s goes on with export %s after page %d",
+            target.connection.vendor,
+            entity,
+            connection,
+            run_id,
+            export.operation_id,
+            point.last_page,
+        )
+        return WalkStart(
+            export=export,
+            first_page=point.last_page + 1,
+            pages=point.pages,
+            records=point.records,
+            walk_started_at=point.walk_started_at,
+        )
     paginator = target.connector.paginator
     resume_from = _stored_request(target, point.next_url) if point.next_url else None
     if (
-        not paginator.resumable
+        export is not None
+        or (exporting and point.next_url != "")
+        or not paginator.resumable
         or point.next_url is None
         or point.walk_started_at is None
         or (point.next_url and resume_from is None)

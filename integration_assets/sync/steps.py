@@ -12,13 +12,14 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
 
 from integration_assets.extract import ExtractSettings, PageStream, records_from_body
+from integration_assets.extract.export import ExportStream
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.landing import LandingStore
 from integration_assets.load.lock import DEFAULT_LOCK_TIMEOUT, HeldLock, writer_lock
@@ -31,8 +32,9 @@ from integration_assets.schema import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker, cursor_ceiling
 from integration_assets.sync.failure import record_failure_quietly
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
-from integration_assets.sync.resume import plan_walk
+from integration_assets.sync.resume import FRESH, plan_walk
 from integration_assets.sync.target import SyncTarget
+from integration_assets.sync.walk import export_stream, exports
 from integration_assets.timestamps import parse_instant
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,8 @@ class ExtractResult:
     """The version the vendor said it served, when it says (Shopify `X-Shopify-API-Version`)."""
     warnings: tuple[str, ...] = ()
     """Version lifecycle and deprecation warnings of this attempt (see `ExtractStats`)."""
+    export_operation: str | None = None
+    """The vendor's id of the asynchronous export this extract read, when it read one."""
 
 
 @dataclass(frozen=True)
@@ -151,38 +155,63 @@ def _run_extract(
     since = _since(target, warehouse, full_refresh)
     landing = LandingStore(warehouse)
     connection, entity = target.connection.name, target.entity_name
+    # First syncs and full refreshes read through the vendor's export when it has one.
+    exporting = exports(target, since=since, full_refresh=full_refresh)
     # A retry of the same run goes on after the pages it landed (see `sync.resume`).
-    start = plan_walk(target, landing, run_id)
+    start = plan_walk(target, landing, run_id, exporting=exporting)
     # Pruned here too, not only after a successful load: landing stays bounded while loads fail.
     landing.prune(settings.landing_retention, connection=connection, entity=entity, keep_run=run_id)
-    stream = PageStream(
-        target.connector,
-        entity,
-        target.connection,
-        since=since,
-        settings=settings.extract,
-        client=client,
-        resume_from=start.resume_from,
-        first_page=start.first_page,
-    )
-    walk_started_at = start.walk_started_at
-    if not start.complete:
-        with _collector_paused(), landing.writer(background=True) as writer:
-            for page in stream:
-                walk_started_at = walk_started_at or stream.walk_started_at
-                writer.write(
-                    run_id,
-                    connection,
-                    entity,
-                    page.number,
-                    page.url,
-                    page.body,
-                    len(page.records),
-                    next_url="" if page.last else page.next_url,
-                    walk_started_at=walk_started_at,
+    with ExitStack() as resources:
+        stream: PageStream | ExportStream
+        if exporting:
+            stream = resources.enter_context(
+                export_stream(
+                    target,
+                    since=since,
+                    settings=settings.extract,
+                    start=start,
+                    on_restart=lambda: landing.delete_run(run_id, connection, entity),
                 )
-                if progress:
-                    progress("extract", page.number, start.records + stream.stats.records)
+            )
+        else:
+            stream = PageStream(
+                target.connector,
+                entity,
+                target.connection,
+                since=since,
+                settings=settings.extract,
+                client=client,
+                resume_from=start.resume_from,
+                first_page=start.first_page,
+            )
+        walk_started_at = start.walk_started_at
+        if not start.complete:
+            with _collector_paused(), landing.writer(background=True) as writer:
+                for page in stream:
+                    if isinstance(stream, ExportStream):
+                        # When the vendor created the operation (a restarted one's, too).
+                        walk_started_at = stream.walk_started_at
+                    else:
+                        walk_started_at = walk_started_at or stream.walk_started_at
+                    writer.write(
+                        run_id,
+                        connection,
+                        entity,
+                        page.number,
+                        page.url,
+                        page.body,
+                        len(page.records),
+                        next_url="" if page.last else page.next_url,
+                        walk_started_at=walk_started_at,
+                    )
+                    if exporting and not page.records and not page.last:
+                        # The export's marker page names the running operation: stored at
+                        # once, a retried extract finds it instead of starting another.
+                        writer.flush()
+                    if progress:
+                        progress("extract", page.number, start.records + stream.stats.records)
+        if isinstance(stream, ExportStream) and stream.restarted:
+            start = FRESH  # the pages an earlier attempt landed were forgotten
     stats = stream.stats
     return ExtractResult(
         landing_run_id=run_id,
@@ -205,6 +234,9 @@ def _run_extract(
         api_version=stream.api_version,
         served_version=stats.served_version,
         warnings=tuple(stats.warnings),
+        export_operation=stream.operation.id
+        if isinstance(stream, ExportStream) and stream.operation is not None
+        else None,
     )
 
 

@@ -21,7 +21,7 @@ from integration_assets.extract import ExtractSettings, PageStream
 from integration_assets.extract.stream import request_headers
 from integration_assets.sandbox import Sandbox, run_sandbox
 
-SHOPIFY = get_connector("shopify")
+SHOPIFY = get_connector("shopify", "rest")
 TODAY = date(2026, 11, 30)
 
 

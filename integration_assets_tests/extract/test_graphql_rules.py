@@ -108,15 +108,16 @@ def test_a_throttled_answer_is_all_refunded_and_its_figures_say_the_wait() -> No
     assert limiter.acquire(500.0) == pytest.approx(3.9)
 
 
-def test_the_vendors_bucket_resizes_ours_and_resync_only_ever_raises() -> None:
-    """A Plus shop reports 20000 points restoring 1000/s; a report below our own level is
-    stale (requests of other streams are in flight) and changes nothing."""
+def test_a_bigger_plans_report_maps_onto_our_bucket_and_only_ever_raises() -> None:
+    """A Plus shop reports 20000 points (restoring 1000/s): its level is scaled to the bucket
+    we model, so every limiter sharing the store reads it on one scale; a report below our
+    own level is stale (requests of other streams are in flight) and changes nothing."""
     time = FakeTime()
     limiter = _cost_limiter(time)
-    limiter.acquire(1000.0)
-    limiter.observe_cost(CostReport(1000.0, 1000.0, 20000.0, 20000.0, 1000.0), charged=1000.0)
-    assert (limiter.capacity, limiter.refill_per_second) == (20000.0, 1000.0)
-    assert limiter.acquire(18000.0) == 0.0
+    limiter.observe_cost(CostReport(10.0, 10.0, 10000.0, 20000.0, 1000.0), charged=10.0)
+    assert limiter.acquire(990.0) == pytest.approx(0.0 + (1000 + 990 - 1990) / 100)
+    limiter.observe_cost(CostReport(10.0, 10.0, 20000.0, 20000.0, 1000.0), charged=0.0)
+    assert limiter.acquire(10.0) == pytest.approx(0.1)
 
 
 def test_rest_and_graphql_budgets_have_keys_of_their_own() -> None:

@@ -251,14 +251,22 @@ def test_the_page_size_is_the_largest_under_the_single_query_cost_limit(sb: Sand
     assert reported == first.cost  # our estimate is the vendor's own figure
 
 
-def test_a_page_size_asked_for_above_the_cost_limit_is_refused_before_sending(
-    sb: Sandbox,
+def test_a_page_size_setting_above_the_cost_limit_is_lowered_to_what_fits(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(ValueError) as error:
-        walk(sb, "orders", page_size=250)
+    """`page_size` is one setting for every entity: 250 suits customers, not orders with
+    their line items, which get the most that fits and a log line saying so."""
+    with caplog.at_level("INFO", logger="integration_assets.extract"):
+        orders = walk(sb, "orders", page_size=250)
+        customers = walk(sb, "customers", page_size=100)
 
-    assert "above the 1000 shopify allows in one query; use at most 12" in str(error.value)
-    assert sb.shopify.stats().total == 0
+    assert orders.first_request.variable("first") == 12
+    assert customers.first_request.variable("first") == 100
+    assert (
+        "shopify/orders: page size 250 would cost more than the 1000 points shopify allows in "
+        "one query; asking for 12 per page" in caplog.text
+    )
+    assert len(records(orders)) == SIZES["orders"]
 
 
 def test_a_query_the_vendor_finds_too_costly_fails_with_its_message(sb: Sandbox) -> None:
@@ -291,6 +299,19 @@ def test_throttled_answers_are_retried_without_spending_attempts_or_losing_recor
     stats = stream.stats
     assert stats.throttled >= 3 and stats.pages == 15
     assert stats.requests == stats.pages + stats.throttled == stats.pages + stats.retries
+
+
+def test_a_vendor_that_never_stops_throttling_is_given_up_on_with_a_clear_error(
+    sb: Sandbox,
+) -> None:
+    sb.shopify.set_faults(rate_limits=True, graphql_throttled_rate=1.0)
+
+    with pytest.raises(ExtractError) as error:
+        records(walk(sb, "customers", page_size=20))
+
+    message = str(error.value)
+    assert "throttled 101 times on one request" in message
+    assert "GraphQL error THROTTLED: Throttled" in message and "run later" in message
 
 
 def test_a_throttled_page_waits_for_the_points_it_needs(sb: Sandbox) -> None:
@@ -420,5 +441,11 @@ def test_the_graphql_call_posts_one_document_with_the_same_care(sb: Sandbox) -> 
         sent = client.stats.requests
         with pytest.raises(ValueError) as error:
             client.execute("query Broken { customers { nodes { id } }")
-        assert client.stats.requests == sent  # refused before sending
+        with pytest.raises(ValueError) as costly:
+            client.execute(
+                "{ customers(first: 250) "
+                "{ nodes { id defaultAddress { id } lastOrder { customer { id } } } } }"
+            )
+        assert client.stats.requests == sent  # both refused before sending
     assert "the query was not sent: not a GraphQL document: Syntax Error" in str(error.value)
+    assert "cost an estimated 1002 points, above the 1000 the vendor allows" in str(costly.value)

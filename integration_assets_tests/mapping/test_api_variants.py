@@ -13,7 +13,7 @@ from integration_assets.mapping import MappingError, available_mappings, load_ma
 from integration_assets.mapping.apis import default_api
 from integration_assets.mapping.loader import mapping_apis, mapping_path
 from integration_assets.mapping.union import load_table_union, mapping_variants
-from integration_assets_tests.mapping.conftest import WriteJson, customer_mapping
+from integration_assets_tests.mapping.conftest import WriteJson, customer_mapping, order_mapping
 
 
 def graphql_customers(**changes: Any) -> dict[str, Any]:
@@ -208,3 +208,39 @@ def test_the_union_applies_an_override_to_the_api_it_declares(
 
     assert variants[-1].file == mappings_dir / "overrides" / "acme" / "customers.json"
     assert union.column("locale").nullable
+
+
+def test_an_override_without_api_written_for_rest_still_shapes_the_shared_tables(
+    write_json: WriteJson, mappings_dir: Path
+) -> None:
+    """An override from before the GraphQL mapping names REST fields and says no API: the
+    tables take its shape from the API mapping it fits; its connection, on REST, loads it, and
+    a GraphQL connection with it is refused naming the override."""
+    write_json("shopify/rest/orders.json", {**order_mapping(), "api": "rest"})
+    graphql = order_mapping()
+    graphql["api"] = "graphql"
+    graphql["mappings"][-1]["source"] = "lineItems"
+    write_json("shopify/graphql/orders.json", graphql)
+    override = write_json(
+        "overrides/acme/orders.json",
+        {
+            "mappings": [
+                {
+                    "source": "line_items",
+                    "nested": {"mappings": [{"target": "sku", "remove": True}]},
+                }
+            ]
+        },
+    )
+
+    union = load_table_union("shopify", "orders", mappings_dir)
+    rest = load_mapping("shopify", "orders", "acme", mappings_dir, api="rest")
+    with pytest.raises(MappingError) as caught:
+        load_mapping("shopify", "orders", "acme", mappings_dir, api="graphql")
+
+    assert union["shopify_order_line_items"].column("sku").nullable
+    assert "sku" not in [f.target for f in rest.children[0].nested.mappings]
+    assert caught.value.file == override
+    assert "the connection uses the 'graphql' API, so the override's source paths must be" in (
+        str(caught.value)
+    )

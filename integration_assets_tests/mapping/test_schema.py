@@ -26,3 +26,18 @@ def test_the_schema_command_writes_the_schema_where_asked(tmp_path: Path) -> Non
     schema = json.loads(target.read_text(encoding="utf-8"))
     assert schema["title"] == "MappingSpec"
     assert set(schema["required"]) == {"integration", "entity", "table", "primary_key", "mappings"}
+
+
+def test_the_schema_offers_editors_the_api_the_transforms_and_the_enum_policies() -> None:
+    schema = json.loads(render_schema())
+    field = schema["$defs"]["FieldMapping"]["properties"]
+    names = next(
+        option["enum"] for option in field["transform"]["anyOf"] if option.get("type") == "string"
+    )
+    unknown = schema["$defs"]["EnumMap"]["properties"]["unknown"]
+
+    assert names == ["gid_numeric_id", "join", "lowercase"]
+    assert schema["properties"]["api"]["anyOf"][0]["pattern"] == "^[a-z][a-z0-9_]*$"
+    assert {"type": "null"} in field["source"]["anyOf"]
+    assert unknown["default"] == "error"
+    assert schema["$defs"]["UnknownPolicy"]["enum"] == ["error", "keep", "null"]

@@ -25,6 +25,7 @@ from integration_assets.load.warehouse import Warehouse
 from integration_assets.sandbox import Sandbox, run_sandbox
 from integration_assets.schema import DELETED_AT_COLUMN
 from integration_assets.sync.reconcile import run_reconcile
+from integration_assets.sync.redact import redact_person
 from integration_assets.sync.steps import SyncSettings, run_extract, run_load
 from integration_assets.sync.target import SyncTarget
 
@@ -54,6 +55,7 @@ def shop(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Connection:
         secrets={"access_token": "IA_GQL_SHOP_TOKEN"},
         entities={"customers": "hourly"},
         rate_limit=ROOMY,
+        bulk="never",  # these stories are about the paginated walk, not the bulk export
     )
     assert connection.connector.request == "graphql"
     return connection
@@ -208,3 +210,63 @@ def test_reconciliation_walks_ids_through_the_graphql_id_query(
             )
         }
     assert marked == deleted
+
+
+ORDERS_MAPPING = {
+    "integration": "shopify",
+    "entity": "orders",
+    "table": "gql_orders",
+    "primary_key": ["id"],
+    "source_updated_at": "updated_at",
+    "mappings": [
+        {"source": "id", "target": "id", "type": "string", "required": True},
+        {"source": "updatedAt", "target": "updated_at", "type": "datetime", "required": True},
+        {"source": "customer.id", "target": "customer_id", "type": "string"},
+        {"source": "email", "target": "email", "type": "string"},
+        {"source": "name", "target": "name", "type": "string"},
+    ],
+}
+
+
+def test_redaction_finds_the_person_by_the_global_ids_of_graphql_records(
+    tmp_path: Path, sandbox: Sandbox, shop: Connection, warehouse: Warehouse
+) -> None:
+    """The person is named by the id the warehouse knows; GraphQL records write it as a GID
+    (`PersonSpec.raw_id`): their row, their landed records and the personal fields of their
+    orders go, the orders' other facts stay."""
+    mappings = tmp_path / "mappings"
+    (mappings / "shopify").mkdir(parents=True)
+    (mappings / "shopify" / "customers.json").write_text(json.dumps(MAPPING))
+    (mappings / "shopify" / "orders.json").write_text(json.dumps(ORDERS_MAPPING))
+    both = shop.model_copy(update={"entities": {"customers": "hourly", "orders": "hourly"}})
+    for entity in ("customers", "orders"):
+        target = SyncTarget(both, entity, mappings)
+        extracted = run_extract(target, warehouse, run_id="r1", settings=SETTINGS)
+        run_load(target, warehouse, extracted, run_id="r1", settings=SETTINGS)
+    buyer = next(order["customer"]["id"] for order in sandbox.shopify.records("orders"))
+    gid = f"gid://shopify/Customer/{buyer}"
+
+    result = redact_person(both, warehouse, str(buyer), mappings_dir=mappings)
+
+    assert result.rows_deleted["gql_customers"] == 1
+    assert result.rows_scrubbed["gql_orders"] >= 1
+    assert result.landing_records_removed == 1 and result.landing_records_scrubbed >= 1
+    orders = build_table(SyncTarget(both, "orders", mappings).mapping.tables[0], warehouse.schema)
+    scrubbed_orders = [
+        o["id"] for o in sandbox.shopify.records("orders") if o["customer"]["id"] == buyer
+    ]
+    with warehouse.read() as conn:
+        assert conn.execute(select(orders.c.id).where(orders.c.customer_id == gid)).all() == []
+        kept = conn.execute(
+            select(orders.c.name, orders.c.email, orders.c.customer_id).where(
+                orders.c.id.in_([f"gid://shopify/Order/{i}" for i in scrubbed_orders])
+            )
+        ).all()
+    assert len(kept) == len(scrubbed_orders)
+    assert all(name and email is None and customer is None for name, email, customer in kept)
+    landing = LandingStore(warehouse)
+    for entity in ("customers", "orders"):
+        for page in landing.iter_pages("r1", shop.name, entity):
+            assert f'"{gid}"'.encode() not in page.body
+    again = redact_person(both, warehouse, str(buyer), mappings_dir=mappings)
+    assert again.landing_pages_rewritten == 0 and sum(again.rows_deleted.values()) == 0
