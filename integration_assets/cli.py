@@ -1,5 +1,5 @@
-"""`integration-assets`: sync from the terminal, check mappings and API versions, run the sandbox
-and the demo.
+"""`integration-assets`: sync from the terminal, check mappings and API versions, see each
+sync's status, run the sandbox and the demo.
 
 `sync` materializes the same Dagster assets the UI does (same instance, same run history),
 in this process, with a progress bar read from landing and a one-screen summary.
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from integration_assets.console.cli import add_serve_parser
+from integration_assets.monitoring.cli import add_status_parser
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
@@ -616,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _quarantine_parser(commands)
     add_serve_parser(commands)
+    add_status_parser(commands)
     return parser
 
 
