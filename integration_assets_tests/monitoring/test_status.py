@@ -12,8 +12,8 @@ from integration_assets.load.inbox import InboxEvent, ensure_inbox, store_events
 from integration_assets.load.lock import writer_lock
 from integration_assets.load.state import SyncStateStore
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.sandbox import Sandbox
 from integration_assets.monitoring import read_status
+from integration_assets.sandbox import Sandbox
 from integration_assets.sync.failure import failure_message
 from integration_assets_tests.monitoring.helpers import SHOP, sync
 
@@ -100,9 +100,7 @@ def test_a_later_success_clears_failing_and_keeps_the_error_on_record(
     assert customers.last_error_run_id == "run-bad"
 
 
-def test_a_load_holding_the_writer_lock_is_running(
-    warehouse: Warehouse, shop: Connection
-) -> None:
+def test_a_load_holding_the_writer_lock_is_running(warehouse: Warehouse, shop: Connection) -> None:
     with writer_lock(warehouse, SHOP, "orders"):
         during = _by_entity(warehouse, shop)
     after = _by_entity(warehouse, shop)
