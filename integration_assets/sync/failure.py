@@ -22,6 +22,11 @@ _EMAIL = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+")
 _PHONE = re.compile(r"\+\d[\d ().-]{6,}\d")
 
 
+def mask_personal(text: str) -> str:
+    """`text` with email addresses and international phone numbers replaced by placeholders."""
+    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+
+
 def failure_message(exc: BaseException) -> str:
     """What sync state keeps of a failure: `Class: message`, shortened, personal data masked.
 
@@ -30,7 +35,7 @@ def failure_message(exc: BaseException) -> str:
     text about a record) is still masked here, because monitoring shows it on every screen.
     """
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    text = _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+    text = mask_personal(text)
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
