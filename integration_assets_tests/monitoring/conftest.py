@@ -11,7 +11,7 @@ from integration_assets_tests.monitoring.helpers import connections, write_conne
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(seed=5, sizes={"customers": 250, "orders": 40, "products": 20}) as running:
+    with run_sandbox(seed=5, sizes={"customers": 250, "orders": 40, "products": 15}) as running:
         yield running
 
 
