@@ -137,6 +137,19 @@ class GraphQLLauncher:
             path_prefix=self._prefix,
         )
 
+    def _why(self, exc: Exception) -> str:
+        """One line: unreachable, or the client's first line (no such job, bad config...).
+
+        The client's full text quotes the query and its variables: nothing secret, but long.
+        """
+        from gql.transport.exceptions import TransportConnectionFailed
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+
+        if isinstance(exc.__cause__, TransportConnectionFailed | RequestsConnectionError):
+            return f"the webserver at {self.url} is unreachable"
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+
     def launch(self, connection: Connection) -> str:
         from dagster import AssetKey
         from dagster_graphql import DagsterGraphQLClientError
@@ -175,8 +188,5 @@ class GraphQLLauncher:
                 asset_selection=[AssetKey([connection.vendor, entity]) for entity in entities],
             )
         except DagsterGraphQLClientError as exc:
-            # Its text quotes the query and variables: no secrets there, but long; the
-            # first line says what went wrong (no such job, webserver unreachable, ...).
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LaunchRefused(f"Dagster did not launch the sync: {first}") from None
+            raise LaunchRefused(f"Dagster did not launch the sync: {self._why(exc)}") from None
         return f"Run {run_id} of {connection.name} launched on Dagster ({', '.join(entities)})."

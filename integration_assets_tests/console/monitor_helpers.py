@@ -44,7 +44,7 @@ def console_over_sandbox(
     "sync now" in-process builds the same definitions and records runs in `dagster_home`."""
     path = write_connections(tmp_path, sandbox)
     home = tmp_path / "dagster_home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)  # a webserver's test made it already: the console shares it
     for name, value in {
         "IA_TEST_SHOP_TOKEN": sandbox.shopify.access_token,
         "INTEGRATION_CONNECTIONS": str(path),
