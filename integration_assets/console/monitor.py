@@ -143,7 +143,7 @@ class MonitorPages:
         form = await _form(request)
         expected = self.auth.login_form.load(request.cookies.get(LOGIN_COOKIE))
         if not expected or not secrets.compare_digest(
-            str(expected.get("t", "")), form.get("csrf", "")
+            str(expected.get("t", "")).encode(), form.get("csrf", "").encode()
         ):
             return PlainTextResponse("Forbidden: the form's CSRF token is missing or stale.", 403)
         if not self.auth.token_matches(form.get("token", "")):

@@ -42,7 +42,7 @@ class Signer:
         if not value or value.count(".") != 1:
             return None
         body, mac = value.split(".")
-        if not hmac.compare_digest(mac, self._mac(body)):
+        if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
             return None
         try:
             payload = json.loads(_unb64(body))

@@ -5,7 +5,8 @@ Sources, all in the warehouse:
 - `sync_state` (`load/state.py`): the latest run's status and start, the last success with
   its records/s and the newest source timestamp synced, the last error with time and run;
 - the writer locks (`load/lock.py`): a load holding one is running whatever the state says;
-- the webhook inbox (`load/inbox.py`): events received and not yet taken in by a sync;
+- the webhook inbox (`load/inbox.py`): events received and not yet taken in by a sync (those
+  of topics that concern no entity, such as app or account events, are not counted);
 - the cadence (`orchestration/cadence.py`): how old the last success may be.
 
 Status, first match wins:

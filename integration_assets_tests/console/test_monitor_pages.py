@@ -88,9 +88,14 @@ def test_a_wrong_token_is_refused_and_grants_nothing(console: Console) -> None:
 
 def test_a_login_form_without_its_csrf_token_is_refused(console: Console) -> None:
     with httpx.Client(base_url=console.url) as http:
-        answer = http.post("/login", data={"token": TOKEN})
+        missing = http.post("/login", data={"token": TOKEN})
+        http.get("/login")
+        odd = http.post("/login", data={"token": TOKEN, "csrf": "é"})
+        http.cookies.set("ia_console_session", "eyJleHAiOjk5OTk5OTk5OTl9.forged")
+        forged_session = http.get("/status")
 
-    assert answer.status_code == 403
+    assert (missing.status_code, odd.status_code) == (403, 403)
+    assert (forged_session.status_code, forged_session.headers["location"]) == (303, "/login")
 
 
 def test_scripts_may_read_the_json_with_the_token_as_bearer_or_basic_password(
