@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response as StarletteResponse
@@ -75,6 +76,10 @@ async def _form(request: Request) -> dict[str, str]:
             return {}
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
+
+
+class WarehouseUnavailable(Exception):
+    """Reading the status failed; the message is safe to show."""
 
 
 class MonitorPages:
@@ -164,10 +169,18 @@ class MonitorPages:
         return response
 
     async def _rows(self) -> tuple[list[EntityStatus], datetime]:
+        """The status rows; `WarehouseUnavailable` when the database cannot be read."""
         now = self.clock()
-        rows = await asyncio.to_thread(
-            read_status, self.warehouse, list(self.connections.values()), now=now
-        )
+        try:
+            rows = await asyncio.to_thread(
+                read_status, self.warehouse, list(self.connections.values()), now=now
+            )
+        except SQLAlchemyError as exc:
+            # The class says enough; the message may quote SQL and its parameters.
+            raise WarehouseUnavailable(
+                f"The warehouse ({self.warehouse.describe()}) cannot be read now "
+                f"({type(exc).__name__}); this page tries again on reload."
+            ) from None
         return rows, now
 
     async def status(self, request: Request) -> StarletteResponse:
@@ -176,7 +189,10 @@ class MonitorPages:
         csrf = self.auth.session_csrf(request)
         if csrf is None:
             return RedirectResponse("/login", 303)
-        rows, now = await self._rows()
+        try:
+            rows, now = await self._rows()
+        except WarehouseUnavailable as down:
+            return PlainTextResponse(str(down), 503, headers={"Cache-Control": "no-store"})
         flash = self.auth.flash.load(request.cookies.get(FLASH_COOKIE))
         nonce = secrets.token_urlsafe(16)
         html = status_page(
@@ -200,7 +216,10 @@ class MonitorPages:
             return JSONResponse(
                 {"error": "not signed in"}, 401, {"WWW-Authenticate": 'Basic realm="console"'}
             )
-        rows, now = await self._rows()
+        try:
+            rows, now = await self._rows()
+        except WarehouseUnavailable as down:
+            return JSONResponse({"error": str(down)}, 503, headers={"Cache-Control": "no-store"})
         return JSONResponse(
             status_document(rows, now, self.dagster_ui), headers={"Cache-Control": "no-store"}
         )

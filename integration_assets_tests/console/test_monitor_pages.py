@@ -184,3 +184,16 @@ def test_without_a_token_the_pages_are_off_and_webhooks_unaffected(
 def test_a_short_token_stops_the_start() -> None:
     with pytest.raises(ConsoleConfigError, match="at least 16 characters"):
         ConsoleAuth.from_environ({"INTEGRATION_CONSOLE_TOKEN": "short"})
+
+
+def test_an_unreadable_warehouse_is_a_503_naming_it_without_details(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "warehouse.db"
+    broken.write_bytes(b"this is not a SQLite database file, whatever its name says" * 20)
+    with console_over_sandbox(tmp_path, sandbox, f"sqlite:///{broken}", monkeypatch) as console:
+        page = httpx.get(f"{console.url}/status.json", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert page.status_code == 503
+    assert page.json()["error"].startswith("The warehouse (sqlite:///")
+    assert "(DatabaseError)" in page.json()["error"]
