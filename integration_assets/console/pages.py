@@ -98,7 +98,8 @@ def _row(row: EntityStatus, cells: dict[str, str]) -> str:
     link_hidden = "" if cells["error_run_url"] else " hidden"
     return (
         f'<tr data-key="{key}"><td>{escape(row.entity)}</td>'
-        f'<td><span class="badge {escape(cells["status"])}" data-field=status>'
+        f'<td><span class="badge {escape(cells["status"])}" data-field=status '
+        f'title="{escape(cells["status_title"])}">'
         f"{escape(cells['status'])}</span></td>"
         f'<td data-field=last_success title="{escape(cells["last_success_title"])}">'
         f"{escape(cells['last_success'])}</td>"

@@ -25,6 +25,7 @@ def display(row: EntityStatus, now: datetime, dagster_ui: str) -> dict[str, str]
     error_age = (now - row.last_error_at).total_seconds() if row.last_error_at else None
     return {
         "status": row.status,
+        "status_title": f"run {row.running_run_id}" if row.running_run_id else "",
         "last_success": ago(age),
         "last_success_title": row.last_success_at.isoformat() if row.last_success_at else "",
         "lag": duration(row.lag_seconds),

@@ -197,3 +197,14 @@ def test_an_unreadable_warehouse_is_a_503_naming_it_without_details(
     assert page.status_code == 503
     assert page.json()["error"].startswith("The warehouse (sqlite:///")
     assert "(DatabaseError)" in page.json()["error"]
+
+
+def test_a_running_entity_names_its_run(console: Console) -> None:
+    SyncStateStore(console.warehouse).mark_started(SHOP, "orders", "run-in-flight")
+    with _signed_in(console) as (http, _):
+        page = http.get("/status").text
+        rows = http.get("/status.json").json()["rows"]
+
+    assert 'title="run run-in-flight">running</span>' in page
+    orders = next(row for row in rows if row["entity"] == "orders")
+    assert (orders["status"], orders["running_run_id"]) == ("running", "run-in-flight")

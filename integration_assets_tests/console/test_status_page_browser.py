@@ -47,9 +47,12 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where chromium refuses its sandbox.
+        # --no-sandbox: CI runs as root, where chromium refuses its sandbox; a container's
+        # small /dev/shm must not crash the renderer.
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"],
         )
         yield launched
         launched.close()
