@@ -1,5 +1,5 @@
-"""`integration-assets`: sync from the terminal, check mappings and API versions, run the sandbox
-and the demo.
+"""`integration-assets`: sync from the terminal, check mappings and API versions, see each
+sync's status, run the sandbox and the demo.
 
 `sync` materializes the same Dagster assets the UI does (same instance, same run history),
 in this process, with a progress bar read from landing and a one-screen summary.
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from integration_assets.console.cli import add_serve_parser
+from integration_assets.monitoring.cli import add_status_parser
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 
@@ -149,13 +150,58 @@ def _console_logger(verbose: bool) -> dict[str, object]:
     return {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}
 
 
+def materialize(
+    instance: Any,
+    job: Any,
+    vendor: str,
+    entities: Sequence[str],
+    connection: str,
+    *,
+    run_id: str | None = None,
+    full_refresh: bool = False,
+    verbose: bool = False,
+    trigger: str = "cli",
+) -> Any:
+    """Sync `entities` of `connection` in one Dagster run in this process, as the UI would:
+    same assets, same instance and run history; entities that depend on each other are
+    ordered inside the run. Returns the `ExecuteInProcessResult` (failures are not raised).
+
+    The sync function of `sync` and of the console's in-process "sync now".
+    """
+    from dagster import AssetKey
+
+    from integration_assets.orchestration.partitions import connection_partitions
+    from integration_assets.orchestration.schedules import run_tags
+
+    partitions = connection_partitions(vendor).name
+    if not instance.has_dynamic_partition(partitions, connection):
+        instance.add_dynamic_partitions(partitions, [connection])
+    run_config: dict[str, object] = {
+        "loggers": _console_logger(verbose),
+        "ops": {
+            f"{vendor}__{entity}": {
+                "ops": {f"{vendor}_{entity}_extract": {"config": {"full_refresh": full_refresh}}}
+            }
+            for entity in entities
+        },
+    }
+    return job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        partition_key=connection,
+        asset_selection=[AssetKey([vendor, entity]) for entity in entities],
+        run_id=run_id or str(uuid.uuid4()),
+        raise_on_error=False,
+        tags={**run_tags(connection, entities), "integration/trigger": trigger},
+    )
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     _ensure_dagster_home()
-    from dagster import AssetKey, DagsterInstance
+    from dagster import DagsterInstance
 
     from integration_assets.orchestration.definitions_factory import build_definitions
     from integration_assets.orchestration.failures import run_failure_message
-    from integration_assets.orchestration.partitions import connection_partitions
 
     requests = _requests(args)
     defs = build_definitions()
@@ -163,35 +209,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
     failures = 0
     with DagsterInstance.get() as instance:
         for request in requests:
-            partitions = connection_partitions(request.vendor).name
-            if not instance.has_dynamic_partition(partitions, request.connection):
-                instance.add_dynamic_partitions(partitions, [request.connection])
             run_id = str(uuid.uuid4())
-            run_config: dict[str, object] = {
-                "loggers": _console_logger(args.verbose),
-                "ops": {
-                    f"{request.vendor}__{request.entity}": {
-                        "ops": {
-                            f"{request.vendor}_{request.entity}_extract": {
-                                "config": {"full_refresh": args.full_refresh}
-                            }
-                        }
-                    }
-                },
-            }
             bar = _ProgressBar(request, run_id)
             thread = threading.Thread(target=bar.run, daemon=True)
             thread.start()
             started = time.perf_counter()
             try:
-                result = job.execute_in_process(
-                    run_config=run_config,
-                    instance=instance,
-                    partition_key=request.connection,
-                    asset_selection=[AssetKey([request.vendor, request.entity])],
+                result = materialize(
+                    instance,
+                    job,
+                    request.vendor,
+                    [request.entity],
+                    request.connection,
                     run_id=run_id,
-                    raise_on_error=False,
-                    tags={"integration/trigger": "cli"},
+                    full_refresh=args.full_refresh,
+                    verbose=args.verbose,
                 )
             finally:
                 bar.stop()
@@ -634,6 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _quarantine_parser(commands)
     add_serve_parser(commands)
+    add_status_parser(commands)
     return parser
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -275,3 +275,13 @@ def _advice(spec: ConnectorSpec, version: str, today: date) -> str:
     if version_status(spec, spec.version, today).status in ("current", "supported"):
         return f"; move to {spec.version}"
     return ""
+
+
+def run_lifecycle_warning(
+    spec: ConnectorSpec, version: str | None, today: date | None = None
+) -> str | None:
+    """What a run should warn of the version it speaks, judged `today` (default: the real
+    date); None for a vendor without versions or a version in good standing."""
+    if spec.version_policy is None or version is None:
+        return None
+    return lifecycle_warning(spec, version, today or datetime.now(UTC).date())

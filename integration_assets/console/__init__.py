@@ -1,7 +1,8 @@
 """The console: a small local web server beside the syncs.
 
-For now it receives vendors' webhooks (`POST /webhooks/{vendor}/{connection}`), verifies
-them and stores them in the warehouse's webhook inbox (`load/inbox.py`). Run it with
+It receives vendors' webhooks (`POST /webhooks/{vendor}/{connection}`), verifies them and
+stores them in the warehouse's webhook inbox (`load/inbox.py`); behind a login it shows the
+sync status page and launches "sync now" runs (`monitor.py`). Run it with
 `integration-assets serve`; it binds 127.0.0.1 unless told otherwise.
 """
 

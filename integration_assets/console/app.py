@@ -1,4 +1,5 @@
-"""The console's ASGI app: one webhook route per vendor, and a health check."""
+"""The console's ASGI app: one webhook route per vendor, a health check, and the signed-in
+pages (status, sync now; see `monitor.py`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from starlette.routing import Route
 
 from integration_assets.connectors import CONNECTORS
 from integration_assets.connectors.connections import Connection
+from integration_assets.console.auth import ConsoleAuth
 from integration_assets.console.batcher import InboxBatcher
+from integration_assets.console.monitor import MonitorPages
 from integration_assets.console.receive import WebhookEndpoint
 from integration_assets.console.secrets import webhook_receivers
 from integration_assets.console.settings import ConsoleSettings
+from integration_assets.console.triggers import InProcessLauncher, Launcher
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.monitoring.links import dagster_ui_url
 
 
 async def _health(_request: Request) -> JSONResponse:
@@ -29,9 +34,11 @@ def build_app(
     settings: ConsoleSettings | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    launcher: Launcher | None = None,
 ) -> Starlette:
     """The console app. Secrets are read from `environ` (default: the process environment)
     now, so a missing one stops the start with `ConsoleConfigError`, not the first delivery.
+    `launcher` runs "sync now" (default: in this process, see `triggers.py`).
     """
     chosen = settings or ConsoleSettings()
     receivers = webhook_receivers(connections, environ)
@@ -44,6 +51,16 @@ def build_app(
         routes.append(
             Route(f"/webhooks/{vendor}/{{connection}}", endpoint.handle, methods=["POST"])
         )
+    pages = MonitorPages(
+        warehouse,
+        connections,
+        ConsoleAuth.from_environ(environ),
+        launcher or InProcessLauncher(),
+        refresh_seconds=chosen.status_refresh_seconds,
+        dagster_ui=dagster_ui_url(environ),
+        clock=clock,
+    )
+    routes += pages.routes()
     app = Starlette(routes=routes)
     app.state.inbox = writer
     return app

@@ -49,7 +49,7 @@ import httpx
 
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec, ExportSpec
-from integration_assets.connectors.versions import lifecycle_warning
+from integration_assets.connectors.versions import run_lifecycle_warning
 from integration_assets.extract.export_download import DownloadContext, LineDownload, public_url
 from integration_assets.extract.export_lines import ExportFormatError, FamilyAssembler, reassemble
 from integration_assets.extract.export_operation import (
@@ -159,7 +159,8 @@ class ExportStream:
         self.settings = settings or ExtractSettings()
         self.stats = ExtractStats()
         self.api_version = connection.effective_api_version
-        self._warn_of_version_lifecycle()
+        if warning := run_lifecycle_warning(self.spec, self.api_version, self.settings.today):
+            self.stats.warn(warning)
         self.query = export_query(self.entity, since)
         self.endpoint = endpoint
         self.timeout_seconds = self.settings.timeout_seconds or connection.timeout_seconds
@@ -193,15 +194,6 @@ class ExportStream:
         self.walk_started_at = walk_started_at
         self.operation: ExportOperation | None = None
         self.restarted = False
-
-    def _warn_of_version_lifecycle(self) -> None:
-        """As `PageStream`: a version past or near its end of support is a warning."""
-        if self.spec.version_policy is None or self.api_version is None:
-            return
-        today = self.settings.today or datetime.now(UTC).date()
-        warning = lifecycle_warning(self.spec, self.api_version, today)
-        if warning:
-            self.stats.warn(warning)
 
     def __iter__(self) -> Iterator[Page]:
         if self._iterator is not None:

@@ -32,7 +32,7 @@ import httpx
 from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.origin import describe_origin, same_origin
 from integration_assets.connectors.spec import ConnectorSpec, EntitySpec
-from integration_assets.connectors.versions import lifecycle_warning
+from integration_assets.connectors.versions import run_lifecycle_warning
 from integration_assets.extract.errors import ExtractError, looks_secret, redact_url
 from integration_assets.extract.fetch import PageFetcher, StreamContext
 from integration_assets.extract.graphql import (
@@ -227,15 +227,7 @@ class PageStream:
         self._resume_from = resume_from
         self._first_page = first_page
         self.walk_started_at: datetime | None = None
-        self._warn_of_lifecycle()
-
-    def _warn_of_lifecycle(self) -> None:
-        """Warn when the version in use is retired, deprecated or near its end, as of today."""
-        if self.spec.version_policy is None or self.api_version is None:
-            return
-        today = self.settings.today or datetime.now(UTC).date()
-        warning = lifecycle_warning(self.spec, self.api_version, today)
-        if warning:
+        if warning := run_lifecycle_warning(self.spec, self.api_version, self.settings.today):
             self.stats.warn(warning)
 
     def __iter__(self) -> Iterator[Page]:

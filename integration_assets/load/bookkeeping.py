@@ -7,7 +7,8 @@ that difference; other stages define their bookkeeping tables with it and pass t
 
 Tables defined here:
 
-- `sync_state`: the saved cursor and last run of each (connection, entity).
+- `sync_state`: the saved cursor and last run of each (connection, entity), and what
+  monitoring reads (`sync_state_added_columns`).
 - `landing_pages`: raw pages as fetched, so loads can be retried and mappings replayed without
   calling the vendor again. With each page, where its walk goes on (`next_url`: the next
   request's URL, '' after the last page, NULL when unknown) and when the walk began on the
@@ -29,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -83,6 +85,30 @@ def quarantine_added_columns() -> list[Column[Any]]:
     ]
 
 
+def sync_state_added_columns() -> list[Column[Any]]:
+    """Sync state columns added for monitoring (`integration_assets/monitoring/`), nullable so
+    existing tables gain them (`add_missing_columns`). Written by `sync/steps.py`:
+
+    - `started_at`: when the latest run began (with `last_status` `running`, a run in flight);
+    - `last_success_run_id`, `last_records`, `last_records_per_second`: the latest successful
+      sync, its records and speed (records over extract plus load seconds);
+    - `newest_source_at`: the newest source timestamp synced (the cursor field's maximum, no
+      later than the moment it was recorded), for the sync lag;
+    - `last_error`, `last_error_at`, `last_error_run_id`: the latest failure, its message
+      (class and text, personal data masked, already free of secrets) and its run.
+    """
+    return [
+        Column("started_at", UtcDateTime, nullable=True),
+        Column("last_success_run_id", Text, nullable=True),
+        Column("last_records", BigInteger, nullable=True),
+        Column("last_records_per_second", Double, nullable=True),
+        Column("newest_source_at", UtcDateTime, nullable=True),
+        Column("last_error", Text, nullable=True),
+        Column("last_error_at", UtcDateTime, nullable=True),
+        Column("last_error_run_id", Text, nullable=True),
+    ]
+
+
 def _upgrade_quarantine(connection: Connection, quarantine: Table) -> None:
     """Bring a quarantine table made by an older version up to date; idempotent.
 
@@ -122,6 +148,7 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
         Column("last_synced_at", UtcDateTime, nullable=True),
         Column("rows_total", BigInteger, nullable=False, server_default=text("0")),
         Column("updated_at", UtcDateTime, nullable=False),
+        *sync_state_added_columns(),
     )
     landing_pages = bookkeeping_table(
         metadata,

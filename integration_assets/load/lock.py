@@ -243,3 +243,57 @@ def writer_lock(
     path = lock_file(database.expanduser().resolve(), connection, entity)
     with _file_lock(path, connection, entity, seconds, on_wait) as held:
         yield held
+
+
+def _held_postgres(warehouse: Warehouse, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    # A two-int4 advisory lock shows in pg_locks as classid = key1, objid = key2 (both as
+    # unsigned oids), objsubid = 2.
+    wanted = {
+        tuple(key & 0xFFFFFFFF for key in lock_keys(connection, entity)): (connection, entity)
+        for connection, entity in pairs
+    }
+    statement = text(
+        "SELECT classid::bigint, objid::bigint FROM pg_locks "
+        "WHERE locktype = 'advisory' AND objsubid = 2 AND granted"
+    )
+    with warehouse.engine.connect() as conn:
+        held = {(int(row[0]), int(row[1])) for row in conn.execute(statement)}
+    return {pair for keys, pair in wanted.items() if keys in held}
+
+
+def _file_held(path: Path) -> bool:
+    """Whether another open file holds the flock of `path`, without waiting for it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def held_writer_locks(warehouse: Warehouse, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (connection, entity) pairs a load holds the writer lock of, right now.
+
+    For monitoring ("running"); it never waits. On SQLite it takes a shared lock for an
+    instant when the file is free, so a load starting at that very moment waits one poll.
+    """
+    if warehouse.dialect == "postgresql":
+        return _held_postgres(warehouse, pairs)
+    database = sqlite_file(warehouse.engine.url)
+    if database is None:
+        with _LOCAL_LOCKS_GUARD:
+            engine = id(warehouse.engine)
+            return {
+                pair
+                for pair in pairs
+                if (lock := _LOCAL_LOCKS.get((engine, *pair))) is not None and lock.locked()
+            }
+    resolved = database.expanduser().resolve()
+    return {pair for pair in pairs if _file_held(lock_file(resolved, *pair))}

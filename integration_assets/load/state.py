@@ -47,6 +47,14 @@ class SyncState:
     last_synced_at: datetime | None
     rows_total: int
     updated_at: datetime
+    started_at: datetime | None = None
+    last_success_run_id: str | None = None
+    last_records: int | None = None
+    last_records_per_second: float | None = None
+    newest_source_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_error_run_id: str | None = None
 
     @property
     def cursor_at(self) -> datetime | None:
@@ -86,6 +94,84 @@ class SyncStateStore:
                 .one_or_none()
             )
         return None if row is None else SyncState(**row)
+
+    def all(self) -> list[SyncState]:
+        """Every saved state, ordered by connection and entity (what monitoring shows)."""
+        ensure_bookkeeping(self._warehouse)
+        table = self._table
+        with self._warehouse.read() as conn:
+            rows = conn.execute(select(table).order_by(table.c.connection, table.c.entity))
+            return [SyncState(**row) for row in rows.mappings()]
+
+    def _upsert(self, conn: Connection, connection: str, entity: str, **values: object) -> None:
+        """Insert the row with `values`, or update only `values` on the existing row."""
+        now = datetime.now(UTC)
+        make_insert = postgres_insert if self._warehouse.dialect == "postgresql" else sqlite_insert
+        row = {"connection": connection, "entity": entity, "updated_at": now, **values}
+        statement = make_insert(self._table).values(row)
+        statement = statement.on_conflict_do_update(
+            index_elements=[self._table.c.connection, self._table.c.entity],
+            set_={name: statement.excluded[name] for name in [*values, "updated_at"]},
+        )
+        conn.execute(statement)
+
+    def mark_started(self, connection: str, entity: str, run_id: str) -> None:
+        """A run of (connection, entity) began: `running` from now, in a transaction of its own."""
+        ensure_bookkeeping(self._warehouse)
+        with self._warehouse.begin() as conn:
+            self._upsert(
+                conn,
+                connection,
+                entity,
+                last_run_id=run_id,
+                last_status=STATUS_RUNNING,
+                started_at=datetime.now(UTC),
+            )
+
+    def record_success(
+        self,
+        connection: str,
+        entity: str,
+        run_id: str,
+        *,
+        records: int,
+        records_per_second: float,
+        newest_source_at: datetime | None,
+    ) -> None:
+        """The run succeeded: status, time, speed and (when known) the newest source timestamp.
+
+        The cursor is left as the batches saved it; an unknown `newest_source_at` keeps the
+        saved one (an entity without a cursor field never has one).
+        """
+        now = datetime.now(UTC)
+        values: dict[str, object] = {
+            "last_run_id": run_id,
+            "last_status": STATUS_SUCCESS,
+            "last_synced_at": now,
+            "last_success_run_id": run_id,
+            "last_records": records,
+            "last_records_per_second": records_per_second,
+        }
+        if newest_source_at is not None:
+            values["newest_source_at"] = min(newest_source_at, now)
+        ensure_bookkeeping(self._warehouse)
+        with self._warehouse.begin() as conn:
+            self._upsert(conn, connection, entity, **values)
+
+    def record_failure(self, connection: str, entity: str, run_id: str, message: str) -> None:
+        """The run failed with `message` (free of secrets and personal data: the caller's job)."""
+        ensure_bookkeeping(self._warehouse)
+        with self._warehouse.begin() as conn:
+            self._upsert(
+                conn,
+                connection,
+                entity,
+                last_run_id=run_id,
+                last_status=STATUS_FAILED,
+                last_error=message,
+                last_error_at=datetime.now(UTC),
+                last_error_run_id=run_id,
+            )
 
     def save(
         self,

@@ -28,6 +28,8 @@ from dagster import (
 from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
+from integration_assets.monitoring.metadata import monitoring_metadata
+from integration_assets.monitoring.status import pending_inbox
 from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
 from integration_assets.orchestration.partitions import connection_partitions
 from integration_assets.orchestration.resources import (
@@ -213,7 +215,13 @@ def build_sync_asset(
                 )
         table = target.mapping.tables[0]  # the connection's override may rename it
         rows = row_count(warehouse.get(), table, target.connection.name)
-        context.add_output_metadata(_load_metadata(extracted, loaded, table.name, rows))
+        inbox = pending_inbox(warehouse.get()).get((target.connection.name, entity.name), 0)
+        context.add_output_metadata(
+            {
+                **_load_metadata(extracted, loaded, table.name, rows),
+                **monitoring_metadata(loaded, inbox),
+            }
+        )
 
     @graph_asset(
         key=AssetKey([vendor, entity.name]),

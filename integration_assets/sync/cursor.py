@@ -69,6 +69,11 @@ class CursorTracker:
         self._max = newest
 
     @property
+    def newest(self) -> datetime | None:
+        """The newest timestamp seen (or the previous cursor), without the cap: for the lag."""
+        return self._max
+
+    @property
     def cursor(self) -> str | None:
         """The cursor to save: the newest timestamp seen, no later than the ceiling."""
         if self._max is None:

@@ -10,11 +10,33 @@ the real cause; the secondary one is only logged, by class and the warehouse's a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from integration_assets.load.warehouse import Warehouse
 
 logger = logging.getLogger("integration_assets.sync")
+
+MAX_MESSAGE = 1000
+_EMAIL = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+")
+_PHONE = re.compile(r"\+\d[\d ().-]{6,}\d")
+
+
+def mask_personal(text: str) -> str:
+    """`text` with email addresses and international phone numbers replaced by placeholders."""
+    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+
+
+def failure_message(exc: BaseException) -> str:
+    """What sync state keeps of a failure: `Class: message`, shortened, personal data masked.
+
+    The stages' messages already hold no secrets (URLs redacted, vendor text scrubbed, no
+    row values in database errors); an email or phone number quoted in one (a vendor's error
+    text about a record) is still masked here, because monitoring shows it on every screen.
+    """
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = mask_personal(text)
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def record_failure_quietly(warehouse: Warehouse, record: Callable[[], None], step: str) -> None:

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 
@@ -24,13 +25,13 @@ from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.landing import LandingStore
 from integration_assets.load.lock import DEFAULT_LOCK_TIMEOUT, HeldLock, writer_lock
 from integration_assets.load.retention import expire_quarantine
-from integration_assets.load.state import STATUS_FAILED, STATUS_SUCCESS, SyncStateStore
+from integration_assets.load.state import SyncStateStore
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.schema import MappedBatch, TableSchema
 from integration_assets.sync.cursor import CursorTracker, cursor_ceiling
-from integration_assets.sync.failure import record_failure_quietly
+from integration_assets.sync.failure import failure_message, record_failure_quietly
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
 from integration_assets.sync.resume import FRESH, plan_walk
 from integration_assets.sync.target import SyncTarget
@@ -100,6 +101,16 @@ class LoadResult:
     seconds: float
     reconciled: ReconcileResult | None = None
     """Set after a full refresh of an entity that is reconciled (see `sync/reconcile.py`)."""
+    records_per_second: float = 0.0
+    """The sync's records over its extract plus load seconds (as sync state records it)."""
+    newest_source_at: str | None = None
+    """The newest source timestamp synced (ISO 8601, never after the load ended), for the lag."""
+
+
+def records_per_second(extracted: ExtractResult, load_seconds: float) -> float:
+    """The speed of a whole sync: records over extract plus load time."""
+    seconds = extracted.seconds + load_seconds
+    return round(extracted.records / seconds, 1) if seconds > 0 else 0.0
 
 
 def _since(target: SyncTarget, warehouse: Warehouse, full_refresh: bool) -> datetime | None:
@@ -135,9 +146,9 @@ def run_extract(
     settings = settings or SyncSettings()
     try:
         return _run_extract(target, warehouse, run_id, full_refresh, settings, progress, client)
-    except BaseException:
+    except BaseException as exc:
         record_failure_quietly(
-            warehouse, lambda: _record_status(warehouse, target, run_id, STATUS_FAILED), "extract"
+            warehouse, partial(_record_failure, warehouse, target, run_id, exc), "extract"
         )
         raise
 
@@ -152,9 +163,10 @@ def _run_extract(
     client: httpx.Client | None,
 ) -> ExtractResult:
     ensure_bookkeeping(warehouse)
+    connection, entity = target.connection.name, target.entity_name
+    SyncStateStore(warehouse).mark_started(connection, entity, run_id)
     since = _since(target, warehouse, full_refresh)
     landing = LandingStore(warehouse)
-    connection, entity = target.connection.name, target.entity_name
     # First syncs and full refreshes read through the vendor's export when it has one.
     exporting = exports(target, since=since, full_refresh=full_refresh)
     # A retry of the same run goes on after the pages it landed (see `sync.resume`).
@@ -313,12 +325,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _record_status(warehouse: Warehouse, target: SyncTarget, run_id: str, status: str) -> None:
-    """Mark the run's outcome in sync state; the cursor is left as the batches saved it."""
-    with warehouse.begin() as conn:
-        SyncStateStore(warehouse).save(
-            conn, target.connection.name, target.entity_name, None, run_id, status
-        )
+def _record_failure(
+    warehouse: Warehouse, target: SyncTarget, run_id: str, exc: BaseException
+) -> None:
+    """Mark the run failed in sync state, with its error for monitoring."""
+    SyncStateStore(warehouse).record_failure(
+        target.connection.name, target.entity_name, run_id, failure_message(exc)
+    )
 
 
 def run_load(
@@ -404,12 +417,22 @@ def _load_locked(
                 )
                 records += batch.records
                 batches += 1
-    except BaseException:
+    except BaseException as exc:
         record_failure_quietly(
-            warehouse, lambda: _record_status(warehouse, target, run_id, STATUS_FAILED), "load"
+            warehouse, partial(_record_failure, warehouse, target, run_id, exc), "load"
         )
         raise
-    _record_status(warehouse, target, run_id, STATUS_SUCCESS)
+    speed = records_per_second(extracted, time.perf_counter() - started)
+    # A record dated in the future (a sender's clock) is not "synced ahead": no lag, not less.
+    newest = min(tracker.newest, datetime.now(UTC)) if tracker.newest else None
+    SyncStateStore(warehouse).record_success(
+        target.connection.name,
+        target.entity_name,
+        run_id,
+        records=records,
+        records_per_second=speed,
+        newest_source_at=newest,
+    )
     landing.prune(older_than=settings.landing_retention)
     reconciled = None
     if extracted.full_refresh and target.entity.reconciled:
@@ -423,4 +446,6 @@ def _load_locked(
         batches=batches,
         seconds=round(time.perf_counter() - started, 3),
         reconciled=reconciled,
+        records_per_second=speed,
+        newest_source_at=newest.isoformat() if newest else None,
     )
