@@ -46,7 +46,8 @@ Shopify shop to the published 2 requests/s whatever the server says (500 records
 swapped for `UnlimitedLimiter` in the measuring process. Phase 6 measures the limiter itself.
 
     .venv/bin/python bench/sync_throughput.py [--records 200000] [--skip-rate-limit] [--scale]
-        [--repeat 3] [--batch 10000]
+        [--repeat 3] [--batch 10000] [--paths rest,graphql,bulk] [--limits on,off]
+        [--graphql-records N]
     .venv/bin/python bench/sync_throughput.py --records 5000 --repeat 1 --skip-rate-limit  # smoke
     BENCH_POSTGRES_URL=postgresql://…  (default: postgresql://postgres@127.0.0.1:5432/test)
 
