@@ -17,6 +17,16 @@ forwarded to the sandbox as it came, and counted: `GET /_prerendered/stats` repo
 misses, so a benchmark can show that what it timed was served from memory. Pages describe
 the sandbox's state when they were rendered; after the sandbox's data changes, use the sandbox.
 
+GraphQL pages and bulk exports are not walked by `Link` headers: their next page is named in
+the POST body (`variables.after`), and an export is a conversation (start, poll, download).
+With `record=True` the server starts *recording*: every request is forwarded and its answer
+stored under the request's key (method, target, the credential headers it carried and, for a
+POST, its JSON body with sorted keys, so the `after` cursor picks the page); a key asked again
+is forwarded again and the newest answer kept (a poll ends on the finished operation). The
+sandbox's own URL in a stored body is rewritten to this server's, so a bulk file's signed URL
+points here. `POST /_prerendered/replay` ends the recording: from then on a recorded key is
+answered from memory and anything else forwarded and counted as a miss, as above.
+
     with serve_prerendered(sandbox_url, [path_and_query], headers) as server:
         server.url, server.stats()
 
@@ -38,7 +48,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +56,7 @@ from urllib.parse import urlsplit
 import httpx
 
 STATS_TARGET = b"/_prerendered/stats"
+REPLAY_TARGET = b"/_prerendered/replay"
 _STARTUP_TIMEOUT = 600.0
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 # Hop-by-hop headers of the upstream answer; the stored answer carries its decoded body and
@@ -82,6 +93,27 @@ class Pages:
     render_seconds: float = 0.0
     hits: int = 0
     misses: int = 0
+    recording: bool = False
+    recorded: dict[tuple[bytes, ...], bytes] = field(default_factory=dict)
+    recorded_gets: list[str] = field(default_factory=list)
+
+
+def request_key(
+    method: bytes, target: bytes, headers: Mapping[bytes, bytes], body: bytes, pages: Pages
+) -> tuple[bytes, ...]:
+    """What picks a recorded answer: method, target, credentials carried and the JSON body.
+
+    The body is parsed and written back with sorted keys, so two clients that put the same
+    variables (the same `after` cursor) in another order ask for the same page.
+    """
+    credentials = tuple(headers.get(name, b"") for name in sorted(pages.credentials))
+    canonical = b""
+    if body:
+        try:
+            canonical = json.dumps(json.loads(body), sort_keys=True).encode()
+        except ValueError:
+            canonical = body
+    return (method, target, *credentials, canonical)
 
 
 def render(
@@ -112,9 +144,15 @@ class _Connection:
     """One client connection: read a request head, answer it, until the client closes."""
 
     def __init__(
-        self, sock: socket.socket, pages: Pages, upstream: httpx.Client, host: str
+        self,
+        sock: socket.socket,
+        pages: Pages,
+        upstream: httpx.Client,
+        host: str,
+        rewrite: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.sock, self.pages, self.upstream, self.host = sock, pages, upstream, host
+        self.rewrite = rewrite  # (the sandbox's URL, this server's) in recorded bodies
 
     def serve(self) -> None:
         buffer = b""
@@ -166,19 +204,50 @@ class _Connection:
                         "pages": len(pages.answers),
                         "rendered_bytes": pages.rendered_bytes,
                         "render_seconds": pages.render_seconds,
+                        "recording": pages.recording,
+                        "recorded": len(pages.recorded),
+                        "recorded_gets": pages.recorded_gets,
                     }
                 )
-        pages.misses += 1
+        if method == b"POST" and target == REPLAY_TARGET:
+            pages.recording = False
+            return _json_answer({"recorded": len(pages.recorded)})
+        key = request_key(method, target, headers, body, pages)
+        if not pages.recording:
+            stored = pages.recorded.get(key)
+            if stored is not None:
+                pages.hits += 1
+                return stored
+            pages.misses += 1
+        response = self._send(method, target, headers, body)
+        if not (pages.recording and 200 <= response.status_code < 300):
+            return raw_response(response)
+        if self.rewrite is not None:
+            old, new = self.rewrite
+            response = httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                content=response.content.replace(old, new),
+            )
+        answer = raw_response(response)
+        if method == b"GET" and key not in pages.recorded:
+            pages.recorded_gets.append(target.decode())
+        pages.recorded[key] = answer
+        return answer
+
+    def _send(
+        self, method: bytes, target: bytes, headers: dict[bytes, bytes], body: bytes
+    ) -> httpx.Response:
+        """`method target` on the sandbox, with the client's headers (not its connection's)."""
         forwarded = {
             k.decode(): v.decode()
             for k, v in headers.items()
             if k not in (b"connection", b"content-length")
         }
         forwarded["host"] = self.host
-        response = self.upstream.request(
+        return self.upstream.request(
             method.decode(), target.decode(), headers=forwarded, content=body
         )
-        return raw_response(response)
 
 
 def _json_answer(payload: dict[str, Any]) -> bytes:
@@ -199,13 +268,15 @@ def main(options: dict[str, Any]) -> None:
     listener.listen(16)
     host = f"127.0.0.1:{listener.getsockname()[1]}"
     pages = render(options["upstream"], host, options["first_targets"], options["headers"])
-    upstream = httpx.Client(base_url=options["upstream"], timeout=120)
+    pages.recording = bool(options.get("record"))
+    rewrite = (options["upstream"].rstrip("/").encode(), f"http://{host}".encode())
+    upstream = httpx.Client(base_url=options["upstream"], timeout=600)
 
     def accept() -> None:
         while True:
             sock, _ = listener.accept()
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = _Connection(sock, pages, upstream, host)
+            connection = _Connection(sock, pages, upstream, host, rewrite)
             threading.Thread(target=connection.serve, daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
@@ -224,16 +295,30 @@ class PrerenderedServer:
     url: str
 
     def stats(self) -> dict[str, Any]:
-        """Hits, misses, pages held, bytes and seconds spent rendering them."""
+        """Hits, misses, pages held, bytes and seconds spent rendering them, what was recorded."""
         return httpx.get(self.url + STATS_TARGET.decode(), timeout=30).json()
+
+    def replay(self) -> int:
+        """End the recording: answer recorded requests from memory from now on."""
+        return int(httpx.post(self.url + REPLAY_TARGET.decode(), timeout=30).json()["recorded"])
 
 
 @contextlib.contextmanager
 def serve_prerendered(
-    upstream: str, first_targets: Sequence[str], headers: Mapping[str, str]
+    upstream: str,
+    first_targets: Sequence[str],
+    headers: Mapping[str, str],
+    *,
+    record: bool = False,
 ) -> Iterator[PrerenderedServer]:
-    """Render the listings from `upstream` in a child process and serve them for the block."""
-    options = {"upstream": upstream, "first_targets": list(first_targets), "headers": dict(headers)}
+    """Render the listings from `upstream` in a child process and serve them for the block;
+    with `record`, record what passes through until `replay()` (see the module docstring)."""
+    options = {
+        "upstream": upstream,
+        "first_targets": list(first_targets),
+        "headers": dict(headers),
+        "record": record,
+    }
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), json.dumps(options)],
         stdin=subprocess.PIPE,

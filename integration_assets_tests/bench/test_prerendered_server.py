@@ -78,6 +78,9 @@ def test_it_serves_the_sandboxs_own_pages_with_links_back_to_itself() -> None:
         "pages": 3,
         "rendered_bytes": sum(len(page.content) for page in direct),
         "render_seconds": stats["render_seconds"],
+        "recording": False,
+        "recorded": 0,
+        "recorded_gets": [],
     }
 
 
