@@ -8,7 +8,9 @@ in this process, with a progress bar read from landing and a one-screen summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -571,6 +573,27 @@ def _runs_waiting(home: Path) -> bool:
         return True
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_group(child: Any, grace_seconds: float = 20.0) -> None:
+    """Stop `child`'s process group: SIGINT (Dagster's clean shutdown), then SIGTERM, then
+    SIGKILL for whatever is still there, so the demo leaves no process behind."""
+    import subprocess
+
+    for sig, wait in ((signal.SIGINT, grace_seconds), (signal.SIGTERM, 5.0)):
+        try:
+            os.killpg(child.pid, sig)
+            child.wait(timeout=wait)
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)  # children outliving `dagster dev` itself
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The sandbox and the console in this process, `dagster dev` as a child, the demo
     connections as partitions; the sandbox's webhooks go to the console and its records change
@@ -589,7 +612,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from integration_assets.console.server import ConsoleServer
     from integration_assets.console.settings import ConsoleSettings
     from integration_assets.console.triggers import GraphQLLauncher
-    from integration_assets.demo import ChangeFeed, set_demo_environment, subscribe
+    from integration_assets.demo import (
+        ChangeFeed,
+        launch_first_syncs,
+        set_demo_environment,
+        subscribe,
+    )
     from integration_assets.load.warehouse import Warehouse
     from integration_assets.orchestration.partitions import connection_partitions
     from integration_assets.sandbox import run_sandbox
@@ -605,10 +633,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             name = connection_partitions(connection.vendor).name
             if not instance.has_dynamic_partition(name, connection.name):
                 instance.add_dynamic_partitions(name, [connection.name])
-    graphql = f"http://127.0.0.1:{args.port}/graphql"
-    app = build_app(
-        Warehouse.from_url(), connections, ConsoleSettings(), launcher=GraphQLLauncher(graphql)
-    )
+    launcher = GraphQLLauncher(f"http://127.0.0.1:{args.port}/graphql")
+    app = build_app(Warehouse.from_url(), connections, ConsoleSettings(), launcher=launcher)
+    stop = threading.Event()
     with (
         run_sandbox(
             seed=args.seed,
@@ -638,14 +665,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         changes = "off" if feed is None else f"every {args.change_every:g} s"
         print(f"sandbox changes: {changes} (--change-every N, --no-changes)")
         print(f"dagster: http://127.0.0.1:{args.port} (DAGSTER_HOME={home})", flush=True)
+        if not args.no_first_sync:
+            launch_first_syncs(
+                launcher, connections, stop, say=lambda line: print(line, flush=True)
+            )
         dagster = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port)]
+        # Its own process group, so stopping the demo can stop every process it started
+        # (webserver, daemon, code server, runs), even when `dagster dev` is slow to exit.
+        child = subprocess.Popen([*dagster, "-w", "workspace.yaml"], start_new_session=True)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            return subprocess.call([*dagster, "-w", "workspace.yaml"])
+            return child.wait()
         except KeyboardInterrupt:
             return 0
         finally:
+            signal.signal(signal.SIGTERM, previous)
+            stop.set()
             if feed is not None:
                 feed.stop()
+            _stop_group(child)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -720,6 +758,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="change a few sandbox records this often, sending webhooks (default 15)",
     )
     demo.add_argument("--no-changes", action="store_true", help="keep the sandbox's records still")
+    demo.add_argument(
+        "--no-first-sync",
+        action="store_true",
+        help="do not launch a sync of each connection once Dagster is up",
+    )
     demo.set_defaults(func=cmd_demo)
 
     _quarantine_parser(commands)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from integration_assets.connectors.connections import Connection
 from integration_assets.console.auth import TOKEN_ENV
 from integration_assets.console.secrets import WEBHOOK_SECRET
+from integration_assets.console.triggers import Launcher, LaunchRefused
 from integration_assets.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY, Sandbox
 from integration_assets.sandbox.simulator import AdvanceReport, Simulator
 from integration_assets.sandbox.webhooks import Subscription
@@ -171,3 +172,29 @@ class ChangeFeed:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def launch_first_syncs(
+    launcher: Launcher,
+    connections: Iterable[Connection],
+    stop: threading.Event,
+    retry_seconds: float = 5.0,
+    say: Callable[[str], None] = print,
+) -> threading.Thread:
+    """In a daemon thread, launch one sync of each connection (as "Sync now" does) once the
+    webserver takes launches, so the warehouse fills and the status page turns `ok` without a
+    click. Refusals (the webserver or its code location still starting) are retried until
+    `stop` is set."""
+
+    def run() -> None:
+        for connection in connections:
+            while not stop.is_set():
+                try:
+                    say(f"first sync: {launcher.launch(connection)}")
+                    break
+                except LaunchRefused:
+                    stop.wait(retry_seconds)
+
+    thread = threading.Thread(target=run, name="demo-first-syncs", daemon=True)
+    thread.start()
+    return thread

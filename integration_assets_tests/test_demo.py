@@ -65,7 +65,7 @@ def test_demo_help_lists_the_console_and_change_feed_flags(
 
     assert exited.value.code == 0
     shown = capsys.readouterr().out
-    for flag in ("--console-port", "--change-every", "--no-changes", "--port"):
+    for flag in ("--console-port", "--change-every", "--no-changes", "--no-first-sync"):
         assert flag in shown
 
 

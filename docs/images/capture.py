@@ -24,8 +24,19 @@ SETTLE_MS = 3000
 """The Dagster UI keeps polling, so "network idle" never comes; wait for content, then this."""
 
 
+def _dismiss_welcome(page: Any) -> None:
+    """A fresh Dagster UI asks once to join its community; skip it so the page shows."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=5_000)
+    except Exception:
+        return
+    skip.click()
+
+
 def _dagster_page(page: Any, url: str, wait_for: str, out: Path) -> None:
     page.goto(url)
+    _dismiss_welcome(page)
     page.get_by_text(wait_for).first.wait_for(timeout=60_000)
     page.wait_for_timeout(SETTLE_MS)
     page.screenshot(path=str(out))
