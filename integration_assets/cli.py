@@ -614,6 +614,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from integration_assets.console.triggers import GraphQLLauncher
     from integration_assets.demo import (
         ChangeFeed,
+        catch_up_clock,
         launch_first_syncs,
         set_demo_environment,
         subscribe,
@@ -646,6 +647,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ) as sandbox,
         ConsoleServer(app, port=args.console_port) as console,
     ):
+        for simulator in (sandbox.shopify, sandbox.klaviyo):
+            catch_up_clock(simulator, time.time())  # type: ignore[arg-type]
         subscribed = subscribe(sandbox, connections, console.url)
         feed = None
         if not args.no_changes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -113,13 +114,24 @@ FEED_CHANGES = {
 """A handful of changes per step: enough to see rows move, few enough to read in the UI."""
 
 
-def advance_once(simulators: Mapping[str, Simulator], seconds: int) -> dict[str, AdvanceReport]:
-    """Advance each simulator by `seconds` of its clock with its vendor's `FEED_CHANGES`."""
+def catch_up_clock(simulator: Simulator, now: float) -> None:
+    """Move the simulator's clock (it starts in the past) to `now` without changing a record,
+    so the changes of the feed carry today's timestamps and the status page's lag is real."""
+    if simulator.clock < now:
+        simulator.advance(seconds=int(now - simulator.clock), updated_fraction=0.0)
+
+
+def advance_once(
+    simulators: Mapping[str, Simulator], now: float | None = None
+) -> dict[str, AdvanceReport]:
+    """Change each simulator by its vendor's `FEED_CHANGES`, timestamped between its clock
+    and `now` (at least a second later), so its clock keeps pace with ours."""
+    now = time.time() if now is None else now
     reports = {}
     for vendor, simulator in simulators.items():
         step = FEED_CHANGES[vendor]
         reports[vendor] = simulator.advance(
-            seconds=seconds,
+            seconds=max(1, int(now - simulator.clock)),
             updated_fraction=step.updated_fraction,
             created=dict(step.created),
             deleted=dict(step.deleted),
@@ -157,7 +169,7 @@ class ChangeFeed:
         if self.busy():
             self.skipped += 1
             return False
-        advance_once(self.simulators, max(1, round(self.interval_seconds)))
+        advance_once(self.simulators)
         self.steps += 1
         return True
 

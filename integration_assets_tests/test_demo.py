@@ -3,6 +3,7 @@ reaching a real console on loopback as signed webhooks for the realtime entities
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from integration_assets.console.server import ConsoleServer
 from integration_assets.demo import (
     DEMO_CONSOLE_TOKEN,
     ChangeFeed,
+    advance_once,
+    catch_up_clock,
     set_demo_environment,
     subscribe,
     subscriptions,
@@ -137,3 +140,24 @@ def test_a_busy_instance_holds_the_feed_back(sandbox: Sandbox) -> None:
 
     assert (feed.steps, feed.skipped) == (0, 1)
     assert sandbox.shopify.count("customers") == before
+
+
+def test_the_clock_catches_up_to_now_without_changing_a_record(sandbox: Sandbox) -> None:
+    before = list(sandbox.shopify.records("customers"))
+    now = time.time()
+
+    catch_up_clock(sandbox.shopify, now)
+
+    assert sandbox.shopify.clock == pytest.approx(now, abs=1)
+    assert list(sandbox.shopify.records("customers")) == before
+
+
+def test_a_feed_step_keeps_the_simulator_clock_with_ours(sandbox: Sandbox) -> None:
+    now = time.time()
+    catch_up_clock(sandbox.shopify, now)
+
+    report = advance_once({"shopify": sandbox.shopify}, now + 30)["shopify"]
+
+    assert len(report.created["customers"]) == 2
+    assert len(report.deleted["customers"]) == 1
+    assert sandbox.shopify.clock == pytest.approx(now + 30, abs=1)
