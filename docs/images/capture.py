@@ -73,7 +73,8 @@ def main() -> None:
         )
         context = browser.new_context(viewport={"width": 1400, "height": 800})
         page = context.new_page()
-        _dagster_page(page, f"{args.dagster}/runs", "webhook_inbox", HERE / "dagster-runs.png")
+        succeeded = f"{args.dagster}/runs?q%5B0%5D=status%3ASUCCESS"  # finished webhook runs
+        _dagster_page(page, succeeded, "webhook_inbox", HERE / "dagster-runs.png")
         _dagster_page(
             page, f"{args.dagster}/automation", "webhook_inbox", HERE / "dagster-automation.png"
         )
