@@ -676,13 +676,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # Its own process group, so stopping the demo can stop every process it started
         # (webserver, daemon, code server, runs), even when `dagster dev` is slow to exit.
         child = subprocess.Popen([*dagster, "-w", "workspace.yaml"], start_new_session=True)
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        # SIGINT too: a shell starting the demo in the background makes it ignore SIGINT.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             return child.wait()
         except KeyboardInterrupt:
             return 0
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             stop.set()
             if feed is not None:
                 feed.stop()
