@@ -8,7 +8,9 @@ in this process, with a progress bar read from landing and a one-screen summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -559,46 +561,134 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The sandbox in this process, `dagster dev` as a child, the demo connections as partitions.
+def _runs_waiting(home: Path) -> bool:
+    """Whether runs wait in the instance's queue (the demo's feed then skips a change)."""
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-    The demo's "secrets" are the sandbox's published demo tokens, set only when the variables
-    named in connections.yaml are unset.
+    waiting = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
+    try:
+        with DagsterInstance.from_config(str(home)) as instance:
+            return instance.get_runs_count(RunsFilter(statuses=waiting)) > 0
+    except Exception:  # the instance is busy being created by `dagster dev`; try next time
+        return True
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_group(child: Any, grace_seconds: float = 20.0) -> None:
+    """Stop `child`'s process group: SIGINT (Dagster's clean shutdown), then SIGTERM, then
+    SIGKILL for whatever is still there, so the demo leaves no process behind."""
+    import subprocess
+
+    for sig, wait in ((signal.SIGINT, grace_seconds), (signal.SIGTERM, 5.0)):
+        try:
+            os.killpg(child.pid, sig)
+            child.wait(timeout=wait)
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)  # children outliving `dagster dev` itself
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The sandbox and the console in this process, `dagster dev` as a child, the demo
+    connections as partitions; the sandbox's webhooks go to the console and its records change
+    every `--change-every` seconds, so the webhook sensor's real-time syncs are visible.
+
+    The demo's credentials (API tokens, webhook secrets, console token) are published demo
+    values for loopback servers, set only when the variables are unset (`demo.py`).
     """
     import subprocess
 
     from dagster import DagsterInstance
 
     from integration_assets.connectors.connections import load_connections
+    from integration_assets.console.app import build_app
+    from integration_assets.console.auth import TOKEN_ENV
+    from integration_assets.console.server import ConsoleServer
+    from integration_assets.console.settings import ConsoleSettings
+    from integration_assets.console.triggers import GraphQLLauncher
+    from integration_assets.demo import (
+        ChangeFeed,
+        catch_up_clock,
+        launch_first_syncs,
+        set_demo_environment,
+        subscribe,
+    )
+    from integration_assets.load.warehouse import Warehouse
     from integration_assets.orchestration.partitions import connection_partitions
-    from integration_assets.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY, run_sandbox
+    from integration_assets.sandbox import run_sandbox
 
+    if args.change_every <= 0:
+        raise SystemExit("--change-every takes a positive number of seconds")
     home = _ensure_dagster_home()
     Path(".data").mkdir(exist_ok=True)
-    demo_secrets = {"shopify": DEMO_ACCESS_TOKEN, "klaviyo": DEMO_API_KEY}
     connections = load_connections()
-    for connection in connections:
-        for env_var in connection.secrets.values():
-            os.environ.setdefault(env_var, demo_secrets.get(connection.vendor, ""))
+    demo_values = set_demo_environment(connections)
     with DagsterInstance.get() as instance:
         for connection in connections:
             name = connection_partitions(connection.vendor).name
             if not instance.has_dynamic_partition(name, connection.name):
                 instance.add_dynamic_partitions(name, [connection.name])
-    with run_sandbox(
-        seed=args.seed,
-        sizes=_sizes(args),
-        rate_limits=not args.no_rate_limits,
-        shopify_port=args.shopify_port,
-        klaviyo_port=args.klaviyo_port,
-    ) as sandbox:
+    launcher = GraphQLLauncher(f"http://127.0.0.1:{args.port}/graphql")
+    app = build_app(Warehouse.from_url(), connections, ConsoleSettings(), launcher=launcher)
+    stop = threading.Event()
+    with (
+        run_sandbox(
+            seed=args.seed,
+            sizes=_sizes(args),
+            rate_limits=not args.no_rate_limits,
+            shopify_port=args.shopify_port,
+            klaviyo_port=args.klaviyo_port,
+        ) as sandbox,
+        ConsoleServer(app, port=args.console_port) as console,
+    ):
+        for simulator in (sandbox.shopify, sandbox.klaviyo):
+            catch_up_clock(simulator, time.time())  # type: ignore[arg-type]
+        subscribed = subscribe(sandbox, connections, console.url)
+        feed = None
+        if not args.no_changes:
+            simulators = {"shopify": sandbox.shopify, "klaviyo": sandbox.klaviyo}
+            feed = ChangeFeed(
+                simulators,  # type: ignore[arg-type]
+                args.change_every,
+                busy=lambda: _runs_waiting(home),
+            ).start()
         print(f"sandbox: Shopify at {sandbox.shopify_url}, Klaviyo at {sandbox.klaviyo_url}")
+        print(f"console: {console.url}/status ({subscribed} webhook subscriptions to it)")
+        if TOKEN_ENV in demo_values:
+            print(
+                f"  sign in with {demo_values[TOKEN_ENV]} (a local demo token, not a secret "
+                f"of any real system; export {TOKEN_ENV} to choose your own)"
+            )
+        changes = "off" if feed is None else f"every {args.change_every:g} s"
+        print(f"sandbox changes: {changes} (--change-every N, --no-changes)")
         print(f"dagster: http://127.0.0.1:{args.port} (DAGSTER_HOME={home})", flush=True)
+        if not args.no_first_sync:
+            launch_first_syncs(
+                launcher, connections, stop, say=lambda line: print(line, flush=True)
+            )
         dagster = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port)]
+        # Its own process group, so stopping the demo can stop every process it started
+        # (webserver, daemon, code server, runs), even when `dagster dev` is slow to exit.
+        child = subprocess.Popen([*dagster, "-w", "workspace.yaml"], start_new_session=True)
+        # SIGINT too: a shell starting the demo in the background makes it ignore SIGINT.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            return subprocess.call([*dagster, "-w", "workspace.yaml"])
+            return child.wait()
         except KeyboardInterrupt:
             return 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            stop.set()
+            if feed is not None:
+                feed.stop()
+            _stop_group(child)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -659,9 +749,25 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox_arguments(sandbox)
     sandbox.set_defaults(func=cmd_sandbox)
 
-    demo = commands.add_parser("demo", help="sandbox + dagster dev on 127.0.0.1:3000")
+    demo = commands.add_parser(
+        "demo", help="sandbox + console (127.0.0.1:8700) + dagster dev (127.0.0.1:3000)"
+    )
     _sandbox_arguments(demo)
     demo.add_argument("--port", type=int, default=3000, help="Dagster UI port")
+    demo.add_argument("--console-port", type=int, default=8700, help="console port (webhooks)")
+    demo.add_argument(
+        "--change-every",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="change a few sandbox records this often, sending webhooks (default 15)",
+    )
+    demo.add_argument("--no-changes", action="store_true", help="keep the sandbox's records still")
+    demo.add_argument(
+        "--no-first-sync",
+        action="store_true",
+        help="do not launch a sync of each connection once Dagster is up",
+    )
     demo.set_defaults(func=cmd_demo)
 
     _quarantine_parser(commands)
