@@ -28,9 +28,9 @@ from dagster import (
 from integration_assets.connectors import ConnectorSpec, EntitySpec
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
-from integration_assets.monitoring.metadata import monitoring_metadata
 from integration_assets.monitoring.status import pending_inbox
 from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
+from integration_assets.orchestration.monitoring_metadata import monitoring_metadata
 from integration_assets.orchestration.partitions import connection_partitions
 from integration_assets.orchestration.resources import (
     ConnectionsResource,

@@ -69,14 +69,12 @@ class ReconcileConfig(Config):
     """Refuse to mark more than this share of live rows (1.0 applies a real mass deletion)."""
 
 
-def scheduled_reconciles(connector: ConnectorSpec, connection: Connection) -> list[str]:
-    """The connection's entities that a daily reconcile covers: listable by id (through the
-    API the connection speaks, which may differ from the vendor's default `connector`), not
-    manual."""
-    spec = connection.connector if connection.vendor == connector.vendor else connector
+def scheduled_reconciles(connection: Connection) -> list[str]:
+    """The connection's entities that a daily reconcile covers: listable by id through the API
+    the connection speaks (a GraphQL connection by its id query), not manual."""
     return [
         entity.name
-        for entity in spec.entities
+        for entity in connection.connector.entities
         if entity.reconciled and connection.entities.get(entity.name, "manual") != "manual"
     ]
 
@@ -98,7 +96,7 @@ def build_reconcile_job(
     ) -> Iterator[DynamicOutput[str]]:
         with fail_fast_on_permanent_errors():
             connection = _connection(connections, context.partition_key)
-            entities = config.entities or scheduled_reconciles(connector, connection)
+            entities = config.entities or scheduled_reconciles(connection)
         if not entities:
             context.log.info(f"connection {connection.name!r} has no entity to reconcile")
         for entity in entities:
@@ -180,7 +178,7 @@ def build_reconcile_schedule(
         tick = tick_of(context)
         requests = []
         for connection in connections:
-            entities = scheduled_reconciles(connector, connection)
+            entities = scheduled_reconciles(connection)
             if entities:
                 requests.append(
                     RunRequest(
