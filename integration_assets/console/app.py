@@ -1,5 +1,6 @@
 """The console's ASGI app: one webhook route per vendor, a health check, and the signed-in
-pages (status, sync now; see `monitor.py`)."""
+pages (status, sync now; see `monitor.py`; data quality and the quarantine, see
+`quality_pages.py`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from integration_assets.connectors.connections import Connection
 from integration_assets.console.auth import ConsoleAuth
 from integration_assets.console.batcher import InboxBatcher
 from integration_assets.console.monitor import MonitorPages
+from integration_assets.console.quality_pages import QualityPages
 from integration_assets.console.receive import WebhookEndpoint
 from integration_assets.console.secrets import webhook_receivers
 from integration_assets.console.settings import ConsoleSettings
@@ -60,7 +62,9 @@ def build_app(
         dagster_ui=dagster_ui_url(environ),
         clock=clock,
     )
+    auth = pages.auth
     routes += pages.routes()
+    routes += QualityPages(warehouse, connections, auth, clock=clock).routes()
     app = Starlette(routes=routes)
     app.state.inbox = writer
     return app

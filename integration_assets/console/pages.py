@@ -32,6 +32,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .flash.ok{border:1px solid #9ed3a8}.flash.error{border:1px solid #e3a1a1}
 button{font:inherit;padding:3px 10px;border-radius:4px;border:1px solid #8894a8;background:#fff;cursor:pointer}
 header button{background:transparent;color:#fff;border-color:#667}
+header nav{display:flex;gap:14px}header nav a{color:#cfd6e4;text-decoration:none}
+header nav a[aria-current=page]{color:#fff;font-weight:600;border-bottom:2px solid #fff}
 .muted{color:#777;font-size:12px}
 form.login{max-width:340px;margin:60px auto;background:#fff;padding:20px;border:1px solid #dde1e7;border-radius:6px}
 form.login input{width:100%;box-sizing:border-box;padding:6px;margin:6px 0 12px}
@@ -68,14 +70,33 @@ SCRIPT = """
 """
 
 
-def page(title: str, body: str, nonce: str, header: str = "", script: str = "") -> str:
+def page(
+    title: str, body: str, nonce: str, header: str = "", script: str = "", style: str = ""
+) -> str:
+    """A whole document; `style` is added to the shared stylesheet."""
     script_tag = f'<script nonce="{nonce}">{script}</script>' if script else ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
-        f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>'
+        f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}{style}</style></head>'
         f"<body><header><h1>integration-assets console</h1>{header}</header>"
         f"<main>{body}</main>{script_tag}</body></html>"
+    )
+
+
+PAGES = (("status", "/status", "Status"), ("quality", "/quality", "Quality"))
+
+
+def nav(current: str, csrf: str) -> str:
+    """The signed-in pages' header: a link to each page, and the sign-out form."""
+    links = "".join(
+        f'<a href="{href}"' + (' aria-current="page"' if name == current else "") + f">{label}</a>"
+        for name, href, label in PAGES
+    )
+    return (
+        f"<nav aria-label=pages>{links}</nav>"
+        f'<form method=post action="/logout"><input type=hidden name=csrf value="{escape(csrf)}">'
+        "<button type=submit>Sign out</button></form>"
     )
 
 
@@ -148,14 +169,10 @@ def status_page(
         )
     if not rows:
         parts.append("<p>No connection is configured (connections.yaml).</p>")
-    header = (
-        f'<form method=post action="/logout"><input type=hidden name=csrf value="{token}">'
-        "<button type=submit>Sign out</button></form>"
-    )
     return page(
         "Sync status · integration-assets",
         "".join(parts),
         nonce,
-        header,
+        nav("status", csrf),
         SCRIPT % refresh_seconds,
     )
