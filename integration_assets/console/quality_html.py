@@ -24,13 +24,14 @@ from integration_assets.console.quarantine_view import QuarantinePage, Quarantin
 from integration_assets.monitoring.format import ago, duration
 
 QUALITY_STYLE = """
-.scores{display:flex;gap:10px;flex-wrap:wrap;margin:6px 0 10px}
-.score{border:1px solid #dde1e7;border-radius:6px;padding:4px 10px;min-width:92px}
-.score b{display:block;font-size:18px}.score span{font-size:11px;color:#666;text-transform:uppercase}
+.scores{display:flex;gap:8px;flex-wrap:wrap;margin:6px 0 10px}
+.score{border:1px solid #dde1e7;border-radius:6px;padding:3px 7px;min-width:66px}
+.score b{display:block;font-size:17px}.score span{font-size:10px;color:#666;text-transform:uppercase}
 .score.low b{color:#9c1c1c}.score.mid b{color:#8a5a00}.score.high b{color:#146c2e}
 .block{border-top:1px solid #eceef2;padding:8px 0 4px}
 .block h3{font-size:14px;margin:4px 0}
-.cols{display:flex;gap:16px;flex-wrap:wrap}.cols>div{flex:1;min-width:300px}
+.cols{display:flex;gap:16px;flex-wrap:wrap}.cols>div{flex:1;min-width:300px}.cols>div.chart{flex:0 0 570px}
+table.quarantine td.record{width:40%}
 form.search{display:flex;gap:8px;flex-wrap:wrap;align-items:end;margin:0 0 10px}
 form.search label{font-size:12px;color:#555;display:flex;flex-direction:column;gap:2px}
 form.search input,form.search select{font:inherit;padding:3px 6px}
@@ -129,7 +130,7 @@ def _integration(item: IntegrationQuality, now: datetime) -> str:
         parts.append(
             f'<div class=block data-connection="{name}"><h3>{name} '
             f"<span class=muted>connection</span></h3>"
-            f"<div class=cols><div>{score_chart([(p.measured_at, p.overall) for p in scope.history], f'{scope.connection} overall quality score over time')}"
+            f"<div class=cols><div class=chart>{score_chart([(p.measured_at, p.overall) for p in scope.history], f'{scope.connection} overall quality score over time')}"
             f"{_scores(scope)}</div><div><h3>Sync lag</h3>{_lag(scope, now)}</div></div>"
             f"<h3>Top failures</h3>{_failures(scope)}"
             f"<h3>Anomalies and drift</h3>{_findings(scope)}</div>"
@@ -185,7 +186,7 @@ def _quarantine(found: QuarantinePage, query: QuarantineQuery, csrf: str) -> str
         "<td><ul class=reasons>"
         + "".join(f"<li>{escape(reason)}</li>" for reason in row.reasons)
         + f"</ul></td><td class=num>{row.seen_count}</td>"
-        f"<td>{row.quarantined_at:%Y-%m-%d %H:%M}</td><td><details><summary>raw record</summary>"
+        f"<td>{row.quarantined_at:%Y-%m-%d %H:%M}</td><td class=record><details><summary>raw record</summary>"
         f"<pre>{escape(json.dumps(row.record, indent=1, ensure_ascii=False, default=str))}</pre>"
         "</details></td></tr>"
         for row in found.rows

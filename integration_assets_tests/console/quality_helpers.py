@@ -3,14 +3,24 @@ quality stage and the load stage would leave them, for the `/quality` page's tes
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from integration_assets.connectors.connections import Connection
+from integration_assets.console import ConsoleSettings, build_app
+from integration_assets.console.server import ConsoleServer
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.quarantine import quarantine_records
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.mapping.loader import MAPPINGS_ENV_VAR
 from integration_assets.quality.metrics import quality_tables
 from integration_assets.schema import RejectedRecord
+from integration_assets_tests.console.monitor_helpers import CONSOLE_ENV
+from integration_assets_tests.orchestration.harness import MAPPINGS
 
 SHOP = "test-shop"
 VENDOR = "shopify"
@@ -50,13 +60,32 @@ def _scores(overall: float) -> dict[str, float]:
     }
 
 
-def write_history(warehouse: Warehouse) -> None:
-    """Four syncs of customers: `sync`, `connection` and `integration` rows each, the last
-    with two kinds of failure and a drift finding (the earlier run's anomaly is old news)."""
+@contextmanager
+def quality_console(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of a console of one Shopify connection (never called: nothing extracts),
+    with the repository's mappings, as `integration-assets serve` has them."""
+    monkeypatch.setenv(MAPPINGS_ENV_VAR, str(MAPPINGS))
+    shop = Connection(
+        name=SHOP,
+        vendor=VENDOR,
+        base_url="http://127.0.0.1:9",
+        secrets={"access_token": "IA_TEST_SHOP_TOKEN"},
+        entities={"customers": "hourly", "orders": "15m"},
+    )
+    app = build_app(warehouse, [shop], ConsoleSettings(), environ=CONSOLE_ENV)
+    with ConsoleServer(app) as server:
+        yield server.url
+
+
+def write_history(warehouse: Warehouse, overall_scores: Sequence[float] = OVERALL) -> None:
+    """A sync of customers per score: `sync`, `connection` and `integration` rows each, each
+    with two kinds of failure; a volume anomaly in the first, a drift in the last (the first
+    is old news by then)."""
     tables = quality_tables(warehouse.dialect)
     ensure_bookkeeping(warehouse, tables.metadata)
     metrics, rows, findings = tables.metrics, [], []
-    for number, overall in enumerate(OVERALL):
+    last = len(overall_scores) - 1
+    for number, overall in enumerate(overall_scores):
         at, run = START + timedelta(hours=number), f"run-{number}"
         failures = [
             {
@@ -88,7 +117,7 @@ def write_history(warehouse: Warehouse) -> None:
         {"measured_at": START, "run_id": "run-0", "kind": "volume_anomaly", "metric": "rows",
          "column_name": None, "value": 3.0, "expected": 200.0, "score": 9.1,
          "message": "rows fell to 3 from a median of 200"},
-        {"measured_at": START + timedelta(hours=3), "run_id": "run-3", "kind": "drift",
+        {"measured_at": START + timedelta(hours=last), "run_id": f"run-{last}", "kind": "drift",
          "metric": "psi", "column_name": "state", "value": 0.41, "expected": 0.2, "score": 2.05,
          "message": f"state drifted: new category 'paused' (seen with {EMAIL})"},
     ]  # fmt: skip

@@ -6,28 +6,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from integration_assets.connectors.connections import Connection
-from integration_assets.console import ConsoleSettings, build_app
-from integration_assets.console.server import ConsoleServer
 from integration_assets.load.bookkeeping import bookkeeping
+from integration_assets.load.state import SyncStateStore
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.mapping.loader import MAPPINGS_ENV_VAR
-from integration_assets_tests.console.monitor_helpers import CONSOLE_ENV, TOKEN
+from integration_assets_tests.console.monitor_helpers import TOKEN
 from integration_assets_tests.console.quality_helpers import (
     EMAIL,
     PHONE,
     SHOP,
     customer,
+    quality_console,
     quarantine,
     rejected,
     write_history,
 )
-from integration_assets_tests.orchestration.harness import MAPPINGS
 
 OLD_RULE = "shopify_customers.email: 'a***m' (str, masked) is not a valid email (old rule)"
 STILL_BAD = "shopify_customers.updated_at (source updatedAt): required field missing"
@@ -42,18 +40,8 @@ def warehouse(warehouse_url: str) -> Iterator[Warehouse]:
 
 @pytest.fixture
 def console_url(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The console of one Shopify connection (never called: nothing here extracts)."""
-    monkeypatch.setenv(MAPPINGS_ENV_VAR, str(MAPPINGS))
-    shop = Connection(
-        name=SHOP,
-        vendor="shopify",
-        base_url="http://127.0.0.1:9",
-        secrets={"access_token": "IA_TEST_SHOP_TOKEN"},
-        entities={"customers": "hourly", "orders": "15m"},
-    )
-    app = build_app(warehouse, [shop], ConsoleSettings(), environ=CONSOLE_ENV)
-    with ConsoleServer(app) as server:
-        yield server.url
+    with quality_console(warehouse, monkeypatch) as url:
+        yield url
 
 
 def _csrf(html: str) -> str:
@@ -92,6 +80,14 @@ def test_the_page_and_its_json_need_a_login_and_replay_a_session(console_url: st
 
 def test_scores_failures_findings_and_lag_are_shown(console_url: str, warehouse: Warehouse) -> None:
     write_history(warehouse)
+    SyncStateStore(warehouse).record_success(
+        SHOP,
+        "customers",
+        "run-3",
+        records=200,
+        records_per_second=900.0,
+        newest_source_at=datetime.now(UTC) - timedelta(hours=3, minutes=1),
+    )
 
     with _signed_in(console_url) as (http, _):
         html = http.get("/quality").text
@@ -107,7 +103,9 @@ def test_scores_failures_findings_and_lag_are_shown(console_url: str, warehouse:
     assert "state drifted: new category &#x27;paused&#x27;" in shop
     assert "rows fell to 3" not in shop  # an earlier sync's anomaly, not the latest
     assert EMAIL not in html  # quoted in a finding's message: masked
-    assert 'data-entity="orders"' in shop  # the lag of every configured entity
+    customers_lag = re.search(r'data-entity="customers">.*?data-field=lag>([^<]*)<', shop)
+    assert customers_lag and customers_lag.group(1) == "3h"
+    assert 'data-entity="orders"' in shop  # every configured entity, synced or not
     assert 'href="/quality" aria-current="page"' in html
 
 
