@@ -7,8 +7,13 @@ Re-run it (with the demo up, after a few minutes so webhook runs have happened):
 
 It drives Debian's Chromium (`/usr/bin/chromium`, `apt-get install chromium`) with Playwright
 (in the dev extras; Playwright's own browser downloads are not used) and overwrites
-`dagster-runs.png`, `dagster-automation.png` and `console-status.png` beside this file. The
-console token defaults to the demo's (`INTEGRATION_CONSOLE_TOKEN` when set).
+`dagster-runs.png`, `dagster-automation.png`, `console-status.png` and `console-quality.png`
+beside this file. The console token defaults to the demo's (`INTEGRATION_CONSOLE_TOKEN` when
+set). `--only console-quality` (repeatable) takes only the named ones.
+
+`console-quality.png` can also come from the `/quality` browser test's data, which has a
+quality history and a quarantine from its first second:
+`IA_UPDATE_SCREENSHOT=1 .venv/bin/pytest integration_assets_tests/console/test_quality_page_browser.py`.
 """
 
 from __future__ import annotations
@@ -43,14 +48,31 @@ def _dagster_page(page: Any, url: str, wait_for: str, out: Path) -> None:
     print(f"wrote {out}")
 
 
-def _console_status(page: Any, url: str, token: str, out: Path) -> None:
-    page.goto(f"{url}/status")
+def _console_sign_in(page: Any, url: str, token: str) -> None:
+    page.goto(f"{url}/login")
     page.fill("#token", token)
     page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/status", timeout=60_000)
+
+
+def _console_status(page: Any, url: str, out: Path) -> None:
+    page.goto(f"{url}/status")
     page.wait_for_selector("[data-field=status]", timeout=60_000)
     page.wait_for_timeout(SETTLE_MS)
     page.screenshot(path=str(out), full_page=True)
     print(f"wrote {out}")
+
+
+def _console_quality(page: Any, url: str, out: Path) -> None:
+    """The quality page: charts, failures, findings, lag and the quarantine (masked)."""
+    page.goto(f"{url}/quality")
+    page.wait_for_selector("#quarantine", timeout=60_000)
+    page.wait_for_timeout(SETTLE_MS)
+    page.screenshot(path=str(out), full_page=True)
+    print(f"wrote {out}")
+
+
+SHOTS = ("dagster-runs", "dagster-automation", "console-status", "console-quality")
 
 
 def main() -> None:
@@ -64,7 +86,9 @@ def main() -> None:
     parser.add_argument(
         "--token", default=os.environ.get("INTEGRATION_CONSOLE_TOKEN") or DEMO_CONSOLE_TOKEN
     )
+    parser.add_argument("--only", action="append", choices=SHOTS, help="only this screenshot")
     args = parser.parse_args()
+    wanted = set(args.only or SHOTS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -74,11 +98,18 @@ def main() -> None:
         context = browser.new_context(viewport={"width": 1400, "height": 800})
         page = context.new_page()
         succeeded = f"{args.dagster}/runs?q%5B0%5D=status%3ASUCCESS"  # finished webhook runs
-        _dagster_page(page, succeeded, "webhook_inbox", HERE / "dagster-runs.png")
-        _dagster_page(
-            page, f"{args.dagster}/automation", "webhook_inbox", HERE / "dagster-automation.png"
-        )
-        _console_status(page, args.console, args.token, HERE / "console-status.png")
+        if "dagster-runs" in wanted:
+            _dagster_page(page, succeeded, "webhook_inbox", HERE / "dagster-runs.png")
+        if "dagster-automation" in wanted:
+            _dagster_page(
+                page, f"{args.dagster}/automation", "webhook_inbox", HERE / "dagster-automation.png"
+            )
+        if wanted & {"console-status", "console-quality"}:
+            _console_sign_in(page, args.console, args.token)
+        if "console-status" in wanted:
+            _console_status(page, args.console, HERE / "console-status.png")
+        if "console-quality" in wanted:
+            _console_quality(page, args.console, HERE / "console-quality.png")
         browser.close()
 
 
