@@ -150,7 +150,12 @@ class IntegrationQuality:
 
 
 def _history(conn: Any, metrics: Table, scope: str, vendor: str, connection: str | None) -> Any:
-    query = select(metrics).where(metrics.c.scope == scope, metrics.c.vendor == vendor)
+    """The latest `HISTORY` rows of a scope, oldest first, without `details` (a sync's
+    profile can be large; the charts need the scores only)."""
+    columns = [metrics.c.measured_at, metrics.c.pass_rate]
+    query = select(*columns, *(metrics.c[name] for name in SCORE_COLUMNS)).where(
+        metrics.c.scope == scope, metrics.c.vendor == vendor
+    )
     if connection is not None:
         query = query.where(metrics.c.connection == connection)
     query = query.order_by(metrics.c.measured_at.desc(), metrics.c.id.desc()).limit(HISTORY)
@@ -186,13 +191,19 @@ def _failures(entity: str, details: Any) -> list[FailureRow]:
 
 
 def _latest_syncs(conn: Any, metrics: Table, connection: str) -> dict[str, Any]:
-    """Each entity's latest `sync` row of `connection`."""
-    rows = conn.execute(
-        select(metrics)
-        .where(metrics.c.scope == SCOPE_SYNC, metrics.c.connection == connection)
-        .order_by(metrics.c.measured_at, metrics.c.id)
-    ).all()
-    return {row.entity: row for row in rows}
+    """Each entity's latest `sync` row of `connection` (one indexed read per entity: the
+    history keeps every sync, each with its profile)."""
+    mine = (metrics.c.scope == SCOPE_SYNC, metrics.c.connection == connection)
+    entities = conn.execute(select(metrics.c.entity).where(*mine).distinct()).scalars().all()
+    latest = {}
+    for entity in sorted(e for e in entities if e is not None):
+        latest[entity] = conn.execute(
+            select(metrics.c.run_id, metrics.c.details)
+            .where(*mine, metrics.c.entity == entity)
+            .order_by(metrics.c.measured_at.desc(), metrics.c.id.desc())
+            .limit(1)
+        ).one()
+    return latest
 
 
 def _findings(

@@ -198,3 +198,26 @@ def test_the_json_carries_the_same_figures_for_a_bearer_token(
     assert [f["kind"] for f in shop["findings"]] == ["drift"]
     assert answer.json()["quarantine"] == [{"connection": SHOP, "entity": "customers", "open": 1}]
     assert EMAIL not in answer.text
+
+
+def test_a_replay_the_console_cannot_run_says_why_and_changes_nothing(
+    console_url: str, warehouse: Warehouse
+) -> None:
+    quarantine(warehouse, "customers", [rejected(customer(9001), OLD_RULE)])
+
+    with _signed_in(console_url) as (http, csrf):
+        gone = http.post(
+            "/quality/replay",
+            data={"connection": "gone-shop", "entity": "customers", "csrf": csrf},
+            follow_redirects=True,
+        )
+        unknown = http.post(
+            "/quality/replay",
+            data={"connection": SHOP, "entity": "widgets", "csrf": csrf},
+            follow_redirects=True,
+        )
+
+    assert "No connection &#x27;gone-shop&#x27; in the connections file." in gone.text
+    flash = re.search(r'<p class="flash error" role=status>([^<]*)</p>', unknown.text)
+    assert flash and flash.group(1).startswith("Replay of widgets @ test-shop failed: ")
+    assert _open_rows(warehouse) == 1
