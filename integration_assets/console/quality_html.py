@@ -127,11 +127,14 @@ def _integration(item: IntegrationQuality, now: datetime) -> str:
     ]
     for scope in item.connections:
         name = escape(scope.connection or "")
+        chart = score_chart(
+            [(p.measured_at, p.overall) for p in scope.history],
+            f"{scope.connection} overall quality score over time",
+        )
         parts.append(
             f'<div class=block data-connection="{name}"><h3>{name} '
             f"<span class=muted>connection</span></h3>"
-            f"<div class=cols><div class=chart>{score_chart([(p.measured_at, p.overall) for p in scope.history], f'{scope.connection} overall quality score over time')}"
-            f"{_scores(scope)}</div><div><h3>Sync lag</h3>{_lag(scope, now)}</div></div>"
+            f"<div class=cols><div class=chart>{chart}{_scores(scope)}</div><div><h3>Sync lag</h3>{_lag(scope, now)}</div></div>"
             f"<h3>Top failures</h3>{_failures(scope)}"
             f"<h3>Anomalies and drift</h3>{_findings(scope)}</div>"
         )
