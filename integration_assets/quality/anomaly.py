@@ -353,8 +353,9 @@ def volume_history_from_table(
     """A volume history from the warehouse table's own rows, for one connection.
 
     Counts the connection's rows per `period` by `_source_updated_at` from `since` (default
-    `BACKFILL_WEEKS` weeks ago) to `until` (default now), whole periods only, periods without
-    rows counted as 0. Each point is at its period's end (as a sync at that time would have
+    `BACKFILL_WEEKS` weeks ago) to `until` (default now), whole periods only, from the first
+    period with a row on (before it the connection had no data yet, which says nothing about
+    its usual volume), periods without rows counted as 0. Each point is at its period's end (as a sync at that time would have
     seen it) with the rows per hour. Empty when the table is missing or has no row of the
     connection in that time (then it says nothing about the usual volume).
     """
@@ -392,5 +393,5 @@ def volume_history_from_table(
     hours = seconds / 3600.0
     return [
         Point(datetime.fromtimestamp((index + 1) * seconds, UTC), counts.get(index, 0) / hours)
-        for index in range(first, last)
+        for index in range(min(counts), last)
     ]

@@ -140,12 +140,20 @@ def _backfilled(
     now: datetime,
     minutes: float | None,
 ) -> list[Point]:
-    """Stored points, preceded by hourly counts from the table before the first of them
-    (and before this sync's own window, whose rows are already loaded)."""
-    window_start = now - timedelta(minutes=minutes if minutes is not None else 60.0)
-    until = min([window_start, *(p.at - timedelta(hours=1) for p in points[:1])])
+    """Stored points, preceded by counts from the table before the first of them (and
+    before this sync's own window, whose rows are already loaded). Counted per hour for
+    entities synced more often than every six hours, else per day, so the backfilled
+    periods are like the syncs they stand in for."""
+    interval = timedelta(minutes=minutes if minutes is not None else 60.0)
+    period = timedelta(hours=1) if interval < timedelta(hours=6) else timedelta(days=1)
+    until = min([now - interval, *(p.at - interval for p in points[:1])])
     backfill = volume_history_from_table(
-        warehouse, table, connection, since=until - timedelta(weeks=BACKFILL_WEEKS), until=until
+        warehouse,
+        table,
+        connection,
+        period=period,
+        since=until - timedelta(weeks=BACKFILL_WEEKS),
+        until=until,
     )
     return backfill + points
 
