@@ -52,8 +52,9 @@ from integration_assets.quality.store import (
 )
 from integration_assets.schema import TableSchema
 
-HISTORY_SYNCS = 1000
-"""Earlier syncs read for the anomaly baselines (six weeks of hourly syncs)."""
+HISTORY_SYNCS = 700
+"""Earlier syncs read for the anomaly baselines: four weeks of hourly syncs, enough for the
+weekday-and-hour slots (three of each)."""
 MIN_COLUMN_ROWS = 50
 """A column's null rate and distinct count are compared only on syncs with this many rows
 (the same as drift's default `min_rows`): on fewer, one row moves the rate by 2 points."""

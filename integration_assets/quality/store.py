@@ -5,7 +5,7 @@ time and the detectors read their baselines from the same rows. For one sync,
 `save_assessment` writes in one transaction:
 
 - a `sync` row: counts, pass rate, the scores, and `details` (JSON): the profile (numeric
-  samples as lists of floats, category counts), a light `summary` (volume per hour, per
+  samples as lists of at most `STORED_SAMPLE` floats, category counts), a light `summary` (volume per hour, per
   column count/nulls/distinct) that the anomaly history reads without the samples, the top
   failures, and the evaluations and failures per dimension;
 - a `connection` rollup over the latest sync of every entity of the connection, and an
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Row, func, insert, select
 
 from integration_assets.load.bookkeeping import ensure_bookkeeping
@@ -49,6 +50,7 @@ from integration_assets.quality.model import (
 )
 
 TOP_FAILURES = 10
+STORED_SAMPLE = 512
 _READY: weakref.WeakSet[Warehouse] = weakref.WeakSet()
 
 
@@ -64,6 +66,17 @@ def ensure_quality_tables(warehouse: Warehouse) -> QualityTables:
 # -- JSON forms -------------------------------------------------------------------------------
 
 
+def stored_sample(sample: Sequence[float]) -> list[float]:
+    """At most `STORED_SAMPLE` of a numeric sample's values (a seeded random subset: a
+    uniform sample of a uniform sample), to 6 significant digits: a reference pools 20 syncs'
+    samples, so ~10,000 values, while each stored row stays small (~5 KB per column)."""
+    values = np.asarray(sample, dtype=np.float64)
+    if len(values) > STORED_SAMPLE:
+        chosen = np.random.default_rng(0).choice(len(values), STORED_SAMPLE, replace=False)
+        values = values[np.sort(chosen)]
+    return [float(f"{v:.6g}") for v in values.tolist()]
+
+
 def column_to_json(column: ColumnProfile) -> dict[str, Any]:
     document: dict[str, Any] = {
         "kind": column.kind.value,
@@ -72,7 +85,7 @@ def column_to_json(column: ColumnProfile) -> dict[str, Any]:
         "distinct": column.distinct,
     }
     if column.sample:
-        document["sample"] = [float(v) for v in column.sample]
+        document["sample"] = stored_sample(column.sample)
     if column.categories:
         document["categories"] = dict(column.categories)
     return document

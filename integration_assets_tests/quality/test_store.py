@@ -19,12 +19,14 @@ from integration_assets.quality.model import (
 )
 from integration_assets.quality.scores import compute_scores
 from integration_assets.quality.store import (
+    STORED_SAMPLE,
     latest_findings,
     metric_summaries,
     recent_metrics,
     reference_profiles,
     save_assessment,
     score_history,
+    stored_sample,
     summary_of,
 )
 from integration_assets_tests.quality.week import START, Week, profile_of
@@ -135,3 +137,12 @@ def test_readers_of_an_empty_warehouse_return_nothing(warehouse_url: str) -> Non
     assert reference_profiles(warehouse, "shop", "orders") == []
     assert score_history(warehouse, "shopify") == []
     assert latest_findings(warehouse) == []
+
+
+def test_a_large_numeric_sample_is_stored_as_a_smaller_subset_of_it() -> None:
+    sample = tuple(float(i) + 0.5 for i in range(2048))
+    stored = stored_sample(sample)
+    assert len(stored) == STORED_SAMPLE
+    assert set(stored) <= set(sample)
+    assert stored == sorted(stored)  # in the sample's order
+    assert stored_sample((1 / 3, 2.0)) == [0.333333, 2.0]  # six significant digits
