@@ -14,7 +14,9 @@ from integration_assets.load.warehouse import Warehouse
 from integration_assets.quality.anomaly import (
     Point,
     baseline,
+    distinct_finding,
     null_rate_finding,
+    per_hour,
     robust_scale,
     volume_finding,
     volume_history_from_table,
@@ -148,3 +150,43 @@ def test_volume_history_of_a_missing_table_is_empty(warehouse_url: str) -> None:
     warehouse = Warehouse.from_url(warehouse_url)
     assert volume_history_from_table(warehouse, ORDERS, "shop", since=START) == []
     assert volume_history_from_table(warehouse, ORDERS, "shop") == []  # default: 4 weeks
+
+
+def test_daily_syncs_compare_the_same_weekday() -> None:
+    # five weeks of daily syncs: weekdays ~1000 records, weekends ~300
+    rng = np.random.default_rng(2)
+    history = [
+        Point(
+            START + timedelta(days=d),
+            (300.0 if (START + timedelta(days=d)).weekday() >= 5 else 1000.0)
+            * rng.lognormal(0, 0.05),
+        )
+        for d in range(35)
+    ]
+    saturday, monday = START + timedelta(days=40), START + timedelta(days=42)
+    assert saturday.weekday() == 5 and monday.weekday() == 0
+    assert volume_finding(300.0 / 24, saturday, history_per_hour(history), SETTINGS) is None
+    finding = volume_finding(300.0 / 24, monday, history_per_hour(history), SETTINGS)
+    assert finding is not None and "at this weekday" in finding.message
+
+
+def history_per_hour(points: list[Point]) -> list[Point]:
+    return [Point(p.at, p.value / 24) for p in points]
+
+
+def test_a_late_sync_with_twice_the_changes_is_not_a_volume_anomaly() -> None:
+    history = _hourly([100.0 + (i % 5) for i in range(48)])
+    at = START + timedelta(hours=50)
+    late = per_hour(204, minutes=120)  # two hours of changes, synced an hour late
+    assert late == pytest.approx(102.0)
+    assert volume_finding(late, at, history, SETTINGS) is None
+    assert volume_finding(204.0, at, history, SETTINGS) is not None  # per sync, it would be
+
+
+def test_duplicated_keys_lower_the_distinct_share() -> None:
+    history = _hourly([1.0] * 40)
+    at = START + timedelta(hours=40)
+    assert distinct_finding("id", 0.99, at, history, SETTINGS, ratio=True) is None
+    finding = distinct_finding("id", 0.5, at, history, SETTINGS, ratio=True)
+    assert finding is not None and finding.kind == FindingKind.DISTINCT_ANOMALY
+    assert finding.message.startswith("id: 50.0% of values distinct where ~100.0% is usual")
