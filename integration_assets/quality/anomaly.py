@@ -127,11 +127,9 @@ def baseline(
     *,
     seasonal: bool = True,
 ) -> Baseline | None:
-    """The baseline for a value measured `at`; None before `min_history` values exist.
-
-    `floor` is the smallest spread allowed (see `Floors`); it applies to the expected value
-    found, so the caller passes a function of nothing but the metric's own scale.
-    """
+    """The baseline for a value measured `at`; None before `min_history` values exist (or,
+    for sub-daily values, before they cover a day). `floor` is the smallest spread allowed
+    (see `Floors`; `detect` computes it from a first estimate of the expected value)."""
     if len(history) < max(1, settings.min_history):
         return None
     times = [point.at for point in history]
@@ -139,9 +137,9 @@ def baseline(
         return None  # a day's own rhythm (busy afternoons, quiet nights) is no anomaly
     if seasonal and len(history) >= settings.seasonal_min_history:
         for name in _slot_candidates(history):
-            seasonal = _seasonal_baseline(history, at, _SLOTS[name], floor, settings)
-            if seasonal is not None:
-                return Baseline(seasonal[0], seasonal[1], len(history), name)
+            slot = _seasonal_baseline(history, at, _SLOTS[name], floor, settings)
+            if slot is not None:
+                return Baseline(slot[0], slot[1], len(history), name)
     values = [point.value for point in history]
     return Baseline(statistics.median(values), max(robust_scale(values), floor), len(history))
 
@@ -196,19 +194,19 @@ class Floors:
         return max(0.05, 0.05 * abs(expected))
 
 
-def _two_pass(
+def _floored(
     history: Sequence[Point],
     at: datetime,
     settings: AnomalySettings,
     floor_of: Callable[[float], float],
     seasonal: bool,
 ) -> Baseline | None:
-    """A baseline whose floor depends on the expected value: estimate, then refine."""
-    first = baseline(history, at, settings, 0.0, seasonal=seasonal)
-    if first is None:
+    """A baseline whose floor depends on the expected value (the floor only bounds the
+    spread, so the expected value is found first)."""
+    found = baseline(history, at, settings, 0.0, seasonal=seasonal)
+    if found is None:
         return None
-    floor = floor_of(first.expected) or 1e-12
-    return baseline(history, at, settings, floor, seasonal=seasonal)
+    return replace(found, scale=max(found.scale, floor_of(found.expected), 1e-12))
 
 
 def detect(
@@ -225,7 +223,7 @@ def detect(
     seasonal: bool = True,
 ) -> Finding | None:
     """A finding when `value` lies more than `sensitivity` robust z-scores from its baseline."""
-    found = _two_pass(history, at, settings, floor_of, seasonal)
+    found = _floored(history, at, settings, floor_of, seasonal)
     if found is None:
         return None
     z = found.z(value)
