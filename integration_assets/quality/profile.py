@@ -32,6 +32,7 @@ boolean, integer, float and decimal measures, a datetime, a JSON column) on this
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections import Counter
@@ -119,8 +120,8 @@ def _hashes(values: Sequence[Any]) -> np.ndarray:
     if isinstance(first, int) and not isinstance(first, bool):
         try:
             return hash_array(np.asarray(values, dtype=np.int64))
-        except OverflowError:
-            pass
+        except (OverflowError, TypeError, ValueError):
+            pass  # beyond 64 bits, or not all integers: by their text
     texts = values if isinstance(first, str) else [str(v) for v in values]
     return hash_array(np.asarray(texts, dtype=object), categorize=False)
 
@@ -138,7 +139,10 @@ class _Numeric:
 
     def observe(self, values: list[Any]) -> None:
         present = [v for v in values if v is not None]
-        array = np.asarray(present, dtype=np.float64)
+        try:
+            array = np.asarray(present, dtype=np.float64)
+        except (TypeError, ValueError):  # a value that is no number: counted as null
+            array = np.asarray([_number(v) for v in present], dtype=np.float64)
         finite = array[np.isfinite(array)]
         self.count += len(values)
         self.nulls += len(values) - len(finite)
@@ -224,6 +228,13 @@ class _Text:
         return ColumnProfile(
             name, ColumnKind.CATEGORICAL, self.count, self.nulls, distinct, categories=categories
         )
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def category_name(value: Any) -> str:

@@ -142,3 +142,11 @@ def test_dates_and_json_documents_are_counted_for_nulls_and_distinct_only() -> N
         1,
     )
     assert (columns["doc"].kind, columns["doc"].distinct) == (ColumnKind.OTHER, 2)
+
+
+def test_a_value_that_is_no_number_counts_as_null_in_a_numeric_column() -> None:
+    table = TableSchema("t", (ColumnSchema("x", ColumnType.INTEGER),), ())
+    profiler = ColumnProfiler(table)
+    profiler.observe([{"x": 1}, {"x": "n/a"}, {"x": 3}])
+    column = profiler.result().columns["x"]
+    assert (column.count, column.nulls, column.sample, column.distinct) == (3, 1, (1.0, 3.0), 2)
