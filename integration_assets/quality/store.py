@@ -9,10 +9,11 @@ time and the detectors read their baselines from the same rows. For one sync,
   column count/nulls/distinct) that the anomaly history reads without the samples, the top
   failures, and the evaluations and failures per dimension;
 - a `connection` rollup over the latest sync of every entity of the connection, and an
-  `integration` rollup over the latest sync of every (connection, entity) of the vendor:
-  records and passes summed, each score the record-weighted mean of the entities that
-  measured it (an entity weighs at least one record, so an empty sync still counts),
-  gate passed when every entity's did; their `details` list the entities;
+  `integration` rollup over the latest sync of every (connection, entity) of the vendor
+  (both within `ROLLUP_WINDOW`): records and passes summed, each score the record-weighted
+  mean of the entities that measured it (an entity weighs at least one record, so an empty
+  sync still counts), gate passed when every entity's did; the connection's `details` list
+  its entities, the integration's count connections and entities and name the failing ones;
 - one `quality_findings` row per finding.
 
 Works on SQLite and Postgres (the JSON summary is extracted in SQL by each one's function).
@@ -23,7 +24,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,10 @@ from integration_assets.quality.model import (
 )
 
 TOP_FAILURES = 10
+ROLLUP_WINDOW = timedelta(days=8)
+"""Rollups cover the entities synced in the last 8 days (a week plus a day: every daily and
+weekly-ish entity, even a late one), so they read recent rows, not the whole history."""
+ROLLUP_NAMED = 20
 STORED_SAMPLE = 512
 _READY: weakref.WeakSet[Warehouse] = weakref.WeakSet()
 
@@ -205,7 +210,7 @@ def save_assessment(
                     for f in assessment.findings
                 ],
             )
-        latest = _latest_syncs(conn, tables, assessment.vendor)
+        latest = _latest_syncs(conn, tables, assessment.vendor, at - ROLLUP_WINDOW)
         own = [row for row in latest if row.connection == assessment.connection]
         for scope, rows, connection in (
             (SCOPE_CONNECTION, own, assessment.connection),
@@ -219,16 +224,23 @@ def save_assessment(
                     connection=connection,
                     entity=None,
                     run_id=assessment.run_id,
-                    **_rollup(rows),
+                    **_rollup(rows, by_entity=scope == SCOPE_CONNECTION),
                 )
             )
 
 
-def _latest_syncs(conn: Connection, tables: QualityTables, vendor: str) -> list[Row[Any]]:
+def _latest_syncs(
+    conn: Connection, tables: QualityTables, vendor: str, since: datetime
+) -> list[Row[Any]]:
+    """The latest sync row of every (connection, entity) of `vendor` measured since `since`."""
     metrics = tables.metrics
     newest = (
         select(func.max(metrics.c.id))
-        .where(metrics.c.scope == SCOPE_SYNC, metrics.c.vendor == vendor)
+        .where(
+            metrics.c.scope == SCOPE_SYNC,
+            metrics.c.vendor == vendor,
+            metrics.c.measured_at >= since,
+        )
         .group_by(metrics.c.connection, metrics.c.entity)
     )
     columns = [
@@ -248,7 +260,10 @@ def _latest_syncs(conn: Connection, tables: QualityTables, vendor: str) -> list[
     return list(conn.execute(query))
 
 
-def _rollup(rows: Sequence[Row[Any]]) -> dict[str, Any]:
+def _rollup(rows: Sequence[Row[Any]], *, by_entity: bool) -> dict[str, Any]:
+    """Counts and record-weighted scores of `rows`; `details` list each entity (a
+    connection's rollup) or count them and name the failing ones (an integration's, which
+    may span hundreds of connections)."""
     records = sum(int(r.records) for r in rows)
     passed = sum(int(r.passed) for r in rows)
     values: dict[str, Any] = {
@@ -265,20 +280,28 @@ def _rollup(rows: Sequence[Row[Any]]) -> dict[str, Any]:
         values[name] = sum(w * v for w, v in measured) / weight if weight else None
     if values["overall"] is None:
         values["overall"] = 100.0
-    values["details"] = {
-        "entities": [
-            {
-                "connection": r.connection,
-                "entity": r.entity,
-                "run_id": r.run_id,
-                "measured_at": r.measured_at.isoformat(),
-                "records": int(r.records),
-                "overall": r.overall,
-                "gate_passed": r.gate_passed,
-            }
-            for r in rows
-        ]
-    }
+    if by_entity:
+        values["details"] = {
+            "entities": [
+                {
+                    "entity": r.entity,
+                    "run_id": r.run_id,
+                    "measured_at": r.measured_at.isoformat(),
+                    "records": int(r.records),
+                    "overall": r.overall,
+                    "gate_passed": r.gate_passed,
+                }
+                for r in rows
+            ]
+        }
+    else:
+        failed = [f"{r.connection}/{r.entity}" for r in rows if r.gate_passed is False]
+        values["details"] = {
+            "connections": len({r.connection for r in rows}),
+            "entities": len(rows),
+            "gate_failed": failed[:ROLLUP_NAMED],
+            "gate_failed_count": len(failed),
+        }
     return values
 
 

@@ -19,6 +19,7 @@ from integration_assets.quality.model import (
 )
 from integration_assets.quality.scores import compute_scores
 from integration_assets.quality.store import (
+    ROLLUP_WINDOW,
     STORED_SAMPLE,
     latest_findings,
     metric_summaries,
@@ -96,11 +97,30 @@ def test_a_sync_is_stored_with_its_profile_and_rolled_up(warehouse_url: str) -> 
     latest = score_history(warehouse, "shopify", details=True)[-1]
     assert latest.scope == SCOPE_INTEGRATION
     assert (latest.records, latest.passed) == (500, 440)
-    assert {(e["connection"], e["entity"]) for e in latest.details["entities"]} == {
-        ("shop-a", "orders"),
-        ("shop-a", "customers"),
-        ("shop-b", "orders"),
+    assert latest.details == {
+        "connections": 2,
+        "entities": 3,
+        "gate_failed": ["shop-a/orders", "shop-b/orders"],
+        "gate_failed_count": 2,
     }
+    connection = score_history(warehouse, "shopify", connection="shop-a", details=True)[-1]
+    assert connection.details is not None
+    assert [e["entity"] for e in connection.details["entities"]] == ["orders", "customers"]
+
+
+def test_rollups_leave_out_entities_not_synced_for_over_a_week(warehouse_url: str) -> None:
+    warehouse = Warehouse.from_url(warehouse_url)
+    week = Week(seed=3)
+    save_assessment(
+        warehouse, _assessment("shop", "refunds", "old", 50, 0, week), measured_at=START
+    )
+    later = START + ROLLUP_WINDOW + timedelta(hours=1)
+    save_assessment(
+        warehouse, _assessment("shop", "orders", "new", 100, 0, week), measured_at=later
+    )
+    rollup = score_history(warehouse, "shopify", connection="shop", since=later, details=True)
+    assert [e["entity"] for e in rollup[0].details["entities"]] == ["orders"]
+    assert rollup[0].records == 100
 
 
 def test_history_is_kept_and_read_newest_or_oldest_first(warehouse_url: str) -> None:
