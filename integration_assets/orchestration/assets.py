@@ -4,9 +4,11 @@ Each asset is partitioned by connection, so one definition serves every shop or 
 vendor. The ops only translate between Dagster and `integration_assets.sync`.
 """
 
+from collections.abc import Iterator
 from dataclasses import asdict
 
 from dagster import (
+    AssetCheckResult,
     AssetIn,
     AssetKey,
     AssetsDefinition,
@@ -18,6 +20,7 @@ from dagster import (
     Nothing,
     OpExecutionContext,
     Out,
+    Output,
     RetryPolicy,
     TableColumn,
     TableSchema,
@@ -32,11 +35,17 @@ from integration_assets.monitoring.status import pending_inbox
 from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
 from integration_assets.orchestration.monitoring_metadata import monitoring_metadata
 from integration_assets.orchestration.partitions import connection_partitions
+from integration_assets.orchestration.quality_checks import (
+    check_outs,
+    quality_check_specs,
+    report_quality,
+)
 from integration_assets.orchestration.resources import (
     ConnectionsResource,
     SyncSettingsResource,
     WarehouseResource,
 )
+from integration_assets.quality.model import Assessment
 from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.schema import METADATA
 from integration_assets.schema import TableSchema as WarehouseTable
@@ -146,6 +155,7 @@ def build_sync_asset(
 ) -> AssetsDefinition:
     """The asset `[vendor, entity]` whose graph extracts into landing, then loads."""
     vendor = connector.vendor
+    key = AssetKey([vendor, entity.name])
     parent_table = mapping.tables[0]
 
     upstream = upstream_inputs(connector, entity)
@@ -192,7 +202,7 @@ def build_sync_asset(
         name=f"{vendor}_{entity.name}_load",
         description=f"Map landed {entity.name} pages and upsert them into {parent_table.name}.",
         retry_policy=retry_policy,
-        out=Out(Nothing),
+        out={"result": Out(Nothing), **check_outs(key)},
         tags={"integration/vendor": vendor},
     )
     def load(
@@ -201,7 +211,7 @@ def build_sync_asset(
         warehouse: WarehouseResource,
         connections: ConnectionsResource,
         sync_settings: SyncSettingsResource,
-    ) -> None:
+    ) -> Iterator[Output | AssetCheckResult]:
         with fail_fast_on_permanent_errors():
             target = connections.target(context.partition_key, entity.name)
             settings = sync_settings.settings()
@@ -213,18 +223,23 @@ def build_sync_asset(
                 loaded = run_load(
                     target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
                 )
+        # Quality seam: the gate's assessment of this sync (None until the gate is wired).
+        assessment: Assessment | None = None
         table = target.mapping.tables[0]  # the connection's override may rename it
         rows = row_count(warehouse.get(), table, target.connection.name)
         inbox = pending_inbox(warehouse.get()).get((target.connection.name, entity.name), 0)
-        context.add_output_metadata(
-            {
+        yield Output(
+            None,
+            "result",
+            metadata={
                 **_load_metadata(extracted, loaded, table.name, rows),
                 **monitoring_metadata(loaded, inbox),
-            }
+            },
         )
+        yield from report_quality(assessment)
 
     @graph_asset(
-        key=AssetKey([vendor, entity.name]),
+        key=key,
         group_name=vendor,
         partitions_def=connection_partitions(vendor),
         description=(
@@ -242,8 +257,10 @@ def build_sync_asset(
         kinds=kinds or {vendor},
         tags={"integration/vendor": vendor},
         ins=upstream,
+        check_specs=quality_check_specs(key),
     )
     def sync_asset(**after):
-        return load(extract(**after))
+        # The graph returns the load op's outputs by name: the asset, then each check.
+        return load(extract(**after))._asdict()
 
     return sync_asset
