@@ -32,7 +32,8 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from integration_assets.alerts.alerter import Alerter, RunOutcome
 from integration_assets.alerts.incidents import WHOLE_RUN, IncidentStore
-from integration_assets.alerts.sinks import AlertSink, sink_from_env
+from integration_assets.alerts.routing import sink_from_env
+from integration_assets.alerts.sinks import AlertSink
 from integration_assets.orchestration.resources import WarehouseResource
 from integration_assets.orchestration.schedules import CONNECTION_TAG, TARGET_TAG
 
