@@ -66,6 +66,8 @@ ANOMALY_KINDS = frozenset(
 )
 TOP_FAILURES = 10
 """Rows of the failures table shown on a check."""
+GATE_ERROR = "QualityGateError"
+"""How a step the gate stopped names its failure (`QualityGateError: <reasons>`)."""
 GATE_REASONS = 3
 """Failures named in the message of a step that the gate stopped."""
 
@@ -316,7 +318,7 @@ def gate_failure(assessment: Assessment) -> Failure:
     """The step failure of a sync the gate stopped: permanent (a retry would validate the
     same records again), naming the pass rate and the most common failures."""
     return Failure(
-        description=f"QualityGateError: {gate_reasons(assessment)}",
+        description=f"{GATE_ERROR}: {gate_reasons(assessment)}",
         metadata={"pass_rate": float(assessment.report.pass_rate)},
         allow_retries=False,
     )

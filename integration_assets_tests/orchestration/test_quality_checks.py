@@ -19,14 +19,7 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     ExecuteInProcessResult,
-    Nothing,
-    Out,
-    Output,
-    RetryPolicy,
-    asset,
-    graph_asset,
     materialize,
-    op,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
@@ -34,12 +27,9 @@ from integration_assets.orchestration.definitions_factory import build_definitio
 from integration_assets.orchestration.failures import run_failure_message
 from integration_assets.orchestration.quality_checks import (
     CHECK_NAMES,
-    check_outs,
     check_results,
-    quality_check_specs,
-    report_quality,
 )
-from integration_assets.quality.model import Assessment
+from integration_assets_tests.orchestration.gate_assets import CUSTOMERS, ORDERS, sync_assets
 from integration_assets_tests.orchestration.harness import MAPPINGS, REPO
 from integration_assets_tests.orchestration.quality_samples import (
     STATE_DRIFT,
@@ -48,8 +38,6 @@ from integration_assets_tests.orchestration.quality_samples import (
     good_sync,
     with_findings,
 )
-
-CUSTOMERS, ORDERS = AssetKey(["shopify", "customers"]), AssetKey(["shopify", "orders"])
 
 
 def plain(metadata: dict) -> dict:
@@ -136,36 +124,6 @@ def test_a_failed_gate_is_an_error_naming_the_pass_rate_and_top_failures() -> No
 
 
 # --- blocking, on a real materialization -------------------------------------------------
-
-
-def sync_assets(assessment: Assessment) -> list:
-    """`shopify/customers` built as the sync assets are, whose load op the gate judges by
-    `assessment`, and `shopify/orders`, which depends on it."""
-
-    @op
-    def extract() -> int:
-        return assessment.report.records
-
-    @op(
-        name="shopify_customers_load",
-        out={"result": Out(Nothing), **check_outs(CUSTOMERS)},
-        retry_policy=RetryPolicy(max_retries=2),
-    )
-    def load(records: int) -> Iterator:
-        if not assessment.report.gate_passed:
-            yield from report_quality(assessment)  # the gate published nothing: no output
-        yield Output(None, "result", metadata={"records": records})
-        yield from report_quality(assessment)
-
-    @graph_asset(key=CUSTOMERS, check_specs=quality_check_specs(CUSTOMERS))
-    def customers():
-        return load(extract())._asdict()
-
-    @asset(key=ORDERS, deps=[CUSTOMERS])
-    def orders() -> None:
-        pass
-
-    return [customers, orders]
 
 
 @pytest.fixture
