@@ -28,13 +28,14 @@ from integration_assets.quality.model import Assessment
 CUSTOMERS, ORDERS = AssetKey(["shopify", "customers"]), AssetKey(["shopify", "orders"])
 
 
-def sync_assets(assessment: Assessment) -> list[AssetsDefinition]:
+def sync_assets(assessment: Assessment | None) -> list[AssetsDefinition]:
     """`shopify/customers` built as the sync assets are, whose load op the gate judges by
-    `assessment`, and `shopify/orders`, which depends on it."""
+    `assessment` (None: a load with no assessment, as a webhook load), and `shopify/orders`,
+    which depends on it."""
 
     @op
     def extract() -> int:
-        return assessment.report.records
+        return assessment.report.records if assessment else 0
 
     @op(
         name="shopify_customers_load",
@@ -42,7 +43,7 @@ def sync_assets(assessment: Assessment) -> list[AssetsDefinition]:
         retry_policy=RetryPolicy(max_retries=2),
     )
     def load(records: int) -> Iterator:
-        if not assessment.report.gate_passed:
+        if assessment and not assessment.report.gate_passed:
             yield from report_quality(assessment)  # the gate published nothing: no output
         yield Output(None, "result", metadata={"records": records})
         yield from report_quality(assessment)

@@ -182,6 +182,16 @@ def test_a_passed_gate_materializes_with_its_checks_and_downstream_runs(
     assert instance.get_latest_materialization_event(ORDERS) is not None
 
 
+def test_a_load_with_no_assessment_materializes_and_downstream_still_runs(
+    instance: DagsterInstance,
+) -> None:
+    result = materialize(sync_assets(None), instance=instance)
+
+    assert result.success
+    assert instance.get_latest_materialization_event(ORDERS) is not None
+    assert events(result, DagsterEventType.ASSET_CHECK_EVALUATION) == []
+
+
 def test_every_sync_asset_carries_the_seven_checks_beside_timeliness(tmp_path: Path) -> None:
     defs = build_definitions(
         connections_path=REPO / "connections.yaml",
