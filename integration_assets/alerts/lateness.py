@@ -6,6 +6,8 @@ turns it into incidents. One lateness episode is identified by the last success 
 from, so measuring it again every few minutes counts it once. A connection that never synced
 is shown late by the check but not alerted: on a fresh deployment every connection is "never
 synced" until its first tick, and a first sync that fails is already alerted as a failure.
+Nor is one whose syncs are failing or stopped by the quality gate (an open `sync` or
+`quality_gate` incident): being late is then the consequence of what was already said.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from integration_assets.alerts.alerter import Alerter
 from integration_assets.alerts.message import Alert
 
 LATE = "late"
+EXPLAINED_BY = frozenset({"sync", "quality_gate"})
+"""Open incidents of these kinds already say why the entity is late."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ def judge_lateness(alerter: Alerter, measured: Iterable[Lateness]) -> list[Alert
         if m.last_success is None:
             continue  # never synced: not alerted (see the module)
         url = asset_url(alerter.base_url, m.vendor, m.entity)
+        if m.late and alerter.store.open_kinds(m.connection, m.entity) & EXPLAINED_BY:
+            continue  # failing or stopped: already alerted as such
         if m.late:
             alert = alerter.incident_seen(
                 m.connection,

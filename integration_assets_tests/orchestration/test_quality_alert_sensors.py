@@ -194,6 +194,25 @@ def test_a_late_connection_alerts_once_and_recovers_when_it_syncs(
     assert (incident.kind, incident.failures) == ("late", 1)
 
 
+def test_a_connection_late_because_its_syncs_fail_is_not_alerted_twice(
+    sensors: dict[str, SensorDefinition],
+    instance: DagsterInstance,
+    sqlite_url: str,
+    warehouse: Warehouse,
+    slack: SlackEndpoint,
+    clock: Clock,
+) -> None:
+    orders = AssetKey(["shopify", "orders"])
+    instance.report_runless_asset_event(AssetMaterialization(orders, partition="demo-shop"))
+    IncidentStore(warehouse).record_failure("demo-shop", "orders", "sync", "run-9", "FetchError")
+
+    clock.now = datetime.now(UTC) + timedelta(hours=3)
+    tick(sensors[LATE_SENSOR], instance, sqlite_url, None)
+
+    assert slack.posts == []  # the failure alert already said why
+    assert [i.kind for i in IncidentStore(warehouse).incidents("demo-shop")] == ["sync"]
+
+
 def test_a_run_the_gate_stopped_is_alerted_by_the_quality_sensor_not_the_failure_sensor(
     instance: DagsterInstance, sqlite_url: str, slack: SlackEndpoint
 ) -> None:
