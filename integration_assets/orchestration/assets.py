@@ -6,6 +6,7 @@ vendor. The ops only translate between Dagster and `integration_assets.sync`.
 
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import datetime
 
 from dagster import (
     AssetCheckResult,
@@ -14,6 +15,7 @@ from dagster import (
     AssetsDefinition,
     Backoff,
     Config,
+    DagsterInstance,
     In,
     Jitter,
     MetadataValue,
@@ -29,6 +31,7 @@ from dagster import (
 )
 
 from integration_assets.connectors import ConnectorSpec, EntitySpec
+from integration_assets.connectors.connections import Connection
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.monitoring.status import pending_inbox
@@ -45,6 +48,7 @@ from integration_assets.orchestration.resources import (
     SyncSettingsResource,
     WarehouseResource,
 )
+from integration_assets.orchestration.timeliness import measure
 from integration_assets.quality.model import Assessment
 from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.schema import METADATA
@@ -131,6 +135,20 @@ def _load_metadata(
             else {}
         ),
     }
+
+
+def sync_timeliness(
+    instance: DagsterInstance, vendor: str, entity: str, connection: Connection, now: datetime
+) -> tuple[float | None, float | None]:
+    """The timeliness dimension's inputs to the quality assessment of a sync starting `now`:
+    minutes since the connection's previous successful sync of the entity (None: its first)
+    and minutes its cadence allows (None: manual, never late)."""
+    (measured,) = measure(instance, vendor, entity, [connection], now)
+    age, allowed = measured.age, measured.allowance
+    return (
+        None if age is None else age.total_seconds() / 60,
+        None if allowed is None else allowed.total_seconds() / 60,
+    )
 
 
 def upstream_inputs(connector: ConnectorSpec, entity: EntitySpec) -> dict[str, AssetIn]:

@@ -9,6 +9,7 @@ on an ephemeral instance whose event log is read back as the UI reads it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from dagster import (
     AssetCheckKey,
     AssetCheckSeverity,
     AssetKey,
+    AssetMaterialization,
     DagsterEventType,
     DagsterInstance,
     ExecuteInProcessResult,
@@ -23,6 +25,8 @@ from dagster import (
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from integration_assets.connectors.connections import Connection
+from integration_assets.orchestration.assets import sync_timeliness
 from integration_assets.orchestration.definitions_factory import build_definitions
 from integration_assets.orchestration.failures import run_failure_message
 from integration_assets.orchestration.quality_checks import (
@@ -190,6 +194,27 @@ def test_a_load_with_no_assessment_materializes_and_downstream_still_runs(
     assert result.success
     assert instance.get_latest_materialization_event(ORDERS) is not None
     assert events(result, DagsterEventType.ASSET_CHECK_EVALUATION) == []
+
+
+def test_the_timeliness_inputs_of_an_assessment_come_from_the_previous_materialization(
+    instance: DagsterInstance,
+) -> None:
+    shop = Connection.model_validate(
+        {
+            "name": "demo-shop",
+            "vendor": "shopify",
+            "base_url": "https://demo-shop.example",
+            "secrets": {"access_token": "IA_TEST_SHOP_TOKEN"},
+            "entities": {"orders": "15m", "products": "manual"},
+        }
+    )
+    now = datetime.now(UTC)
+    assert sync_timeliness(instance, "shopify", "orders", shop, now) == (None, 30.0)
+
+    instance.report_runless_asset_event(AssetMaterialization(ORDERS, partition="demo-shop"))
+    since, allowed = sync_timeliness(instance, "shopify", "orders", shop, now + timedelta(hours=1))
+    assert allowed == 30.0 and 59.0 < since <= 60.0
+    assert sync_timeliness(instance, "shopify", "products", shop, now)[1] is None
 
 
 def test_every_sync_asset_carries_the_seven_checks_beside_timeliness(tmp_path: Path) -> None:
