@@ -309,7 +309,12 @@ def check_results(
     return [
         _gate(assessment),
         *(_dimension(assessment, d, warn_below) for d in DIMENSIONS),
-        _findings_result(assessment, VOLUME_ANOMALY, anomalies, {"rows": assessment.profile.rows}),
+        _findings_result(
+            assessment,
+            VOLUME_ANOMALY,
+            anomalies,
+            {"records": assessment.report.records, "profiled_rows": assessment.profile.rows},
+        ),
         _findings_result(assessment, DRIFT, drifts, {"drifted_columns": len(drifts)}),
     ]
 

@@ -105,8 +105,9 @@ def test_anomalies_and_drift_warn_naming_what_moved() -> None:
     volume, drift = found["volume_anomaly"], found["drift"]
     assert not volume.passed and volume.severity is AssetCheckSeverity.WARN
     assert volume.description == "1 found: rows 600 against a median of 2400 (robust z -6.2)"
-    assert plain(volume.metadata)["rows"] == 600
-    assert plain(volume.metadata)["rows/score"] == -6.2
+    numbers = plain(volume.metadata)
+    assert (numbers["records"], numbers["profiled_rows"]) == (620, 600)
+    assert (numbers["rows"], numbers["rows/score"]) == (600.0, -6.2)  # the finding's value, z
     assert not drift.passed
     assert drift.description == (
         "1 found: state: Jensen-Shannon 0.31 over 0.1; new category 'paused'"
