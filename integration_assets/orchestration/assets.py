@@ -241,7 +241,10 @@ def build_sync_asset(
                 loaded = run_load(
                     target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
                 )
-        # Quality seam: the gate's assessment of this sync (None until the gate is wired).
+        # Quality seam, None until the gate is wired: run_load(..., on_valid_rows=<profiler>);
+        # on `QualityGateError`, `yield from report_quality(<its assessment>)` (records the
+        # checks, then fails the step without retries); else `assess_sync` of
+        # `loaded.quality`, its timeliness inputs from `sync_timeliness`.
         assessment: Assessment | None = None
         table = target.mapping.tables[0]  # the connection's override may rename it
         rows = row_count(warehouse.get(), table, target.connection.name)
