@@ -110,3 +110,59 @@ class Alerter:
             if self._deliver(alert):
                 sent.append(alert)
         return sent
+
+    def incident_seen(
+        self,
+        connection: str,
+        entity: str,
+        kind: str,
+        *,
+        seen_by: str,
+        message: str,
+        url: str,
+        run_id: str = "",
+        error_class: str = "",
+    ) -> Alert | None:
+        """Something other than a failed run (a quality verdict, a late sync) is wrong with
+        (connection, entity): open or bump its incident of `kind`, and return the alert
+        delivered, if this is news. `seen_by` names what saw it (a sync's run id, a lateness
+        episode): seen again by the same, it is not counted twice. `url` is what the alert
+        links to: the run `run_id`, or without one a page of the UI."""
+        failure = self.store.record_failure(connection, entity, kind, seen_by, error_class)
+        if failure.incident.alerted:
+            return None
+        alert = Alert(
+            kind=AlertKind.FAILURE,
+            connection=connection,
+            entity=entity,
+            incident_kind=kind,
+            run_id=run_id,
+            run_url=url,
+            error_class=error_class,
+            error_message=redact_message(message),
+            failures=failure.incident.failures,
+        )
+        if not self._deliver(alert):
+            return None
+        self.store.mark_alerted(failure.incident.id)
+        return alert
+
+    def incident_cleared(
+        self, connection: str, entity: str, kind: str, *, url: str, run_id: str = ""
+    ) -> Alert | None:
+        """(connection, entity) is fine again as to `kind`: resolve its open incident; the
+        recovery delivered, if anyone had been told of it."""
+        for incident in self.store.resolve(connection, kind, [entity]):
+            if incident.entity != entity or not incident.alerted:
+                continue
+            alert = Alert(
+                kind=AlertKind.RECOVERY,
+                connection=connection,
+                entity=entity,
+                incident_kind=kind,
+                run_id=run_id,
+                run_url=url,
+                failures=incident.failures,
+            )
+            return alert if self._deliver(alert) else None
+        return None

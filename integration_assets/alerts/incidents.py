@@ -183,6 +183,17 @@ class IncidentStore:
                 continue
         raise RuntimeError(f"could not record the incident of {connection}/{entity} ({kind})")
 
+    def open_kinds(self, connection: str, entity: str) -> set[str]:
+        """The kinds of the open incidents of (connection, entity), a whole-run one included."""
+        t = self.table
+        query = select(t.c.kind).where(
+            t.c.connection == connection,
+            t.c.entity.in_([entity, WHOLE_RUN]),
+            t.c.resolved_at.is_(None),
+        )
+        with self.warehouse.read() as conn:
+            return set(conn.execute(query).scalars())
+
     def mark_alerted(self, incident_id: int) -> None:
         with self.warehouse.begin() as conn:
             conn.execute(

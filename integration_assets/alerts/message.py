@@ -28,6 +28,18 @@ class AlertKind(StrEnum):
     RECOVERY = "recovery"
 
 
+RUN_KINDS = frozenset({"sync", "reconcile"})
+"""Incident kinds that runs open and close; the others are judged per sync or measurement."""
+LABELS = {
+    "quality_gate": "quality gate",
+    "quality_score": "quality score",
+    "anomaly": "anomaly check",
+    "drift": "drift check",
+    "late": "timeliness",
+}
+"""How an incident kind reads in a title (a run kind reads as itself)."""
+
+
 @dataclass(frozen=True)
 class Alert:
     """One message about one incident: a (connection, entity, kind) that failed or recovered."""
@@ -46,10 +58,20 @@ class Alert:
     @property
     def title(self) -> str:
         target = f"{self.connection}/{self.entity}"
+        label = LABELS.get(self.incident_kind, self.incident_kind)
+        plural = "s" if self.failures != 1 else ""
+        if self.kind is AlertKind.RECOVERY and self.incident_kind in RUN_KINDS:
+            return (
+                f"Recovered: {label} of {target} succeeded after {self.failures} failed run{plural}"
+            )
         if self.kind is AlertKind.RECOVERY:
-            plural = "s" if self.failures != 1 else ""
-            return f"Recovered: {self.incident_kind} of {target} succeeded after {self.failures} failed run{plural}"
-        return f"Failing: {self.incident_kind} of {target}"
+            return f"Recovered: {label} of {target} is fine again"
+        return f"Failing: {label} of {target}"
+
+    @property
+    def link_text(self) -> str:
+        """What the link is to: the run, or (for an alert no run caused) the Dagster UI page."""
+        return "run" if self.run_id else "see"
 
     @property
     def text(self) -> str:
@@ -57,7 +79,9 @@ class Alert:
         parts = [self.title]
         if self.error_class:
             parts.append(f"{self.error_class}: {self.error_message}")
-        parts.append(f"run {self.run_url}")
+        elif self.error_message:
+            parts.append(self.error_message)
+        parts.append(f"{self.link_text} {self.run_url}")
         return " | ".join(parts)
 
 

@@ -12,7 +12,6 @@ from `INTEGRATION_ALERT_SLACK_WEBHOOK_URL` and never appears in a log line, an e
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Protocol
 
 import httpx
@@ -59,21 +58,17 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": alert.title[:150]}},
         {"type": "section", "fields": fields},
     ]
-    if alert.error_class:
+    if alert.error_class or alert.error_message:
+        heading = f"*{alert.error_class}*\n" if alert.error_class else ""
         blocks.append(
             {
                 "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"*{alert.error_class}*\n```{alert.error_message}```",
-                },
+                "text": {"type": "mrkdwn", "text": f"{heading}```{alert.error_message}```"},
             }
         )
+    link = f"Run {alert.run_id}" if alert.run_id else "Open in Dagster"
     blocks.append(
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"<{alert.run_url}|Run {alert.run_id}>"}],
-        }
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{alert.run_url}|{link}>"}]}
     )
     return {"text": f"{emoji} {alert.text}", "blocks": blocks}
 
@@ -121,9 +116,3 @@ class SlackWebhookSink:
 
     def __repr__(self) -> str:
         return "SlackWebhookSink(url=***)"
-
-
-def sink_from_env(environ: dict[str, str] | None = None) -> AlertSink:
-    """Slack when `INTEGRATION_ALERT_SLACK_WEBHOOK_URL` is set, else the log."""
-    url = (environ if environ is not None else os.environ).get(SLACK_WEBHOOK_ENV, "").strip()
-    return SlackWebhookSink(url) if url else LogSink()

@@ -32,7 +32,9 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from integration_assets.alerts.alerter import Alerter, RunOutcome
 from integration_assets.alerts.incidents import WHOLE_RUN, IncidentStore
-from integration_assets.alerts.sinks import AlertSink, sink_from_env
+from integration_assets.alerts.routing import sink_from_env
+from integration_assets.alerts.sinks import AlertSink
+from integration_assets.orchestration.quality_checks import GATE_ERROR
 from integration_assets.orchestration.resources import WarehouseResource
 from integration_assets.orchestration.schedules import CONNECTION_TAG, TARGET_TAG
 
@@ -87,12 +89,18 @@ def step_error(event: DagsterEvent) -> tuple[str, str]:
     return error.cls_name, message
 
 
+def stopped_by_quality_gate(event: DagsterEvent) -> bool:
+    """A step the quality gate failed: the `quality_alerts` sensor alerts on it (as a
+    `quality_gate` incident, with the pass rate), so the failure sensor does not too."""
+    return step_error(event)[1].startswith(f"{GATE_ERROR}:")
+
+
 def failed_outcome(context: RunFailureSensorContext) -> RunOutcome | None:
     run = context.dagster_run
     connection = run_connection(run)
     if connection is None:
         return None
-    steps = context.get_step_failure_events()
+    steps = [s for s in context.get_step_failure_events() if not stopped_by_quality_gate(s)]
     entities = sorted({e for e in (step_entity(s.step_key) for s in steps) if e})
     if steps:
         error_class, message = step_error(steps[0])
@@ -121,6 +129,12 @@ def build_alert_sensors(sink: SinkFactory = sink_from_env) -> Sequence[SensorDef
         description="One alert per failing (connection, entity), to Slack or the log.",
     )
     def failure_alerts(context: RunFailureSensorContext, warehouse: WarehouseResource) -> Any:
+        steps = context.get_step_failure_events()
+        if steps and all(stopped_by_quality_gate(step) for step in steps):
+            return SkipReason(
+                f"run {context.dagster_run.run_id} was stopped by the quality gate: "
+                "alerted by the quality_alerts sensor"
+            )
         outcome = failed_outcome(context)
         if outcome is None:
             return SkipReason(f"run {context.dagster_run.run_id} names no connection")

@@ -4,20 +4,25 @@ Each asset is partitioned by connection, so one definition serves every shop or 
 vendor. The ops only translate between Dagster and `integration_assets.sync`.
 """
 
+from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import datetime
 
 from dagster import (
+    AssetCheckResult,
     AssetIn,
     AssetKey,
     AssetsDefinition,
     Backoff,
     Config,
+    DagsterInstance,
     In,
     Jitter,
     MetadataValue,
     Nothing,
     OpExecutionContext,
     Out,
+    Output,
     RetryPolicy,
     TableColumn,
     TableSchema,
@@ -26,17 +31,25 @@ from dagster import (
 )
 
 from integration_assets.connectors import ConnectorSpec, EntitySpec
+from integration_assets.connectors.connections import Connection
 from integration_assets.load.tables import row_count
 from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.monitoring.status import pending_inbox
 from integration_assets.orchestration.failures import fail_fast_on_permanent_errors
 from integration_assets.orchestration.monitoring_metadata import monitoring_metadata
 from integration_assets.orchestration.partitions import connection_partitions
+from integration_assets.orchestration.quality_checks import (
+    check_outs,
+    quality_check_specs,
+    report_quality,
+)
 from integration_assets.orchestration.resources import (
     ConnectionsResource,
     SyncSettingsResource,
     WarehouseResource,
 )
+from integration_assets.orchestration.timeliness import measure
+from integration_assets.quality.model import Assessment
 from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.schema import METADATA
 from integration_assets.schema import TableSchema as WarehouseTable
@@ -124,6 +137,20 @@ def _load_metadata(
     }
 
 
+def sync_timeliness(
+    instance: DagsterInstance, vendor: str, entity: str, connection: Connection, now: datetime
+) -> tuple[float | None, float | None]:
+    """The timeliness dimension's inputs to the quality assessment of a sync starting `now`:
+    minutes since the connection's previous successful sync of the entity (None: its first)
+    and minutes its cadence allows (None: manual, never late)."""
+    (measured,) = measure(instance, vendor, entity, [connection], now)
+    age, allowed = measured.age, measured.allowance
+    return (
+        None if age is None else age.total_seconds() / 60,
+        None if allowed is None else allowed.total_seconds() / 60,
+    )
+
+
 def upstream_inputs(connector: ConnectorSpec, entity: EntitySpec) -> dict[str, AssetIn]:
     """The entity's `depends_on` as asset dependencies that carry no data.
 
@@ -146,6 +173,7 @@ def build_sync_asset(
 ) -> AssetsDefinition:
     """The asset `[vendor, entity]` whose graph extracts into landing, then loads."""
     vendor = connector.vendor
+    key = AssetKey([vendor, entity.name])
     parent_table = mapping.tables[0]
 
     upstream = upstream_inputs(connector, entity)
@@ -192,7 +220,7 @@ def build_sync_asset(
         name=f"{vendor}_{entity.name}_load",
         description=f"Map landed {entity.name} pages and upsert them into {parent_table.name}.",
         retry_policy=retry_policy,
-        out=Out(Nothing),
+        out={"result": Out(Nothing), **check_outs(key)},
         tags={"integration/vendor": vendor},
     )
     def load(
@@ -201,7 +229,7 @@ def build_sync_asset(
         warehouse: WarehouseResource,
         connections: ConnectionsResource,
         sync_settings: SyncSettingsResource,
-    ) -> None:
+    ) -> Iterator[Output | AssetCheckResult]:
         with fail_fast_on_permanent_errors():
             target = connections.target(context.partition_key, entity.name)
             settings = sync_settings.settings()
@@ -213,18 +241,26 @@ def build_sync_asset(
                 loaded = run_load(
                     target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
                 )
+        # Quality seam, None until the gate is wired: run_load(..., on_valid_rows=<profiler>);
+        # on `QualityGateError`, `yield from report_quality(<its assessment>)` (records the
+        # checks, then fails the step without retries); else `assess_sync` of
+        # `loaded.quality`, its timeliness inputs from `sync_timeliness`.
+        assessment: Assessment | None = None
         table = target.mapping.tables[0]  # the connection's override may rename it
         rows = row_count(warehouse.get(), table, target.connection.name)
         inbox = pending_inbox(warehouse.get()).get((target.connection.name, entity.name), 0)
-        context.add_output_metadata(
-            {
+        yield Output(
+            None,
+            "result",
+            metadata={
                 **_load_metadata(extracted, loaded, table.name, rows),
                 **monitoring_metadata(loaded, inbox),
-            }
+            },
         )
+        yield from report_quality(assessment)
 
     @graph_asset(
-        key=AssetKey([vendor, entity.name]),
+        key=key,
         group_name=vendor,
         partitions_def=connection_partitions(vendor),
         description=(
@@ -242,8 +278,10 @@ def build_sync_asset(
         kinds=kinds or {vendor},
         tags={"integration/vendor": vendor},
         ins=upstream,
+        check_specs=quality_check_specs(key),
     )
     def sync_asset(**after):
-        return load(extract(**after))
+        # The graph returns the load op's outputs by name: the asset, then each check.
+        return load(extract(**after))._asdict()
 
     return sync_asset

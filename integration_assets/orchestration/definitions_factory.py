@@ -16,6 +16,7 @@ from integration_assets.mapping.union import load_table_union
 from integration_assets.orchestration.alerts import build_alert_sensors
 from integration_assets.orchestration.assets import DEFAULT_RETRY_POLICY, build_sync_asset
 from integration_assets.orchestration.partitions import build_partitions_sensor
+from integration_assets.orchestration.quality_alerts import build_quality_alert_sensors
 from integration_assets.orchestration.reconcile import (
     build_reconcile_job,
     build_reconcile_schedule,
@@ -113,6 +114,7 @@ def build_definitions(
             build_partitions_sensor(sorted(CONNECTORS), load),
             build_timeliness_sensor(every_asset, load),
             *build_alert_sensors(),
+            *build_quality_alert_sensors(every_asset, load),
             build_webhook_sensor(list(sync_jobs.values()), load),
         ],
         resources={

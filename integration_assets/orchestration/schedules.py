@@ -42,6 +42,7 @@ from integration_assets.connectors.connections import Connection
 from integration_assets.connectors.spec import ConnectorSpec
 from integration_assets.orchestration.cadence import TICK_CRON, TIMEZONE, due_entities
 from integration_assets.orchestration.partitions import connection_partitions, missing_partitions
+from integration_assets.orchestration.quality_checks import sync_check_keys
 
 CONNECTION_TAG = "integration/connection"
 TARGET_TAG = "integration/target"
@@ -64,11 +65,13 @@ def tick_label(tick: datetime) -> str:
 def sync_job(connector: ConnectorSpec) -> UnresolvedAssetJobDefinition:
     """Every asset of the vendor, partitioned by connection; a run request narrows it."""
     vendor = connector.vendor
+    keys = [AssetKey([vendor, entity.name]) for entity in connector.entities]
     return define_asset_job(
         name=f"{vendor}_sync",
-        selection=AssetSelection.assets(
-            *(AssetKey([vendor, entity.name]) for entity in connector.entities)
-        ).without_checks(),
+        # The assets with their own quality checks (executed by their load ops), but not the
+        # separate timeliness checks, which the timeliness sensor measures.
+        selection=AssetSelection.assets(*keys).without_checks()
+        | AssetSelection.checks(*sync_check_keys(keys)),
         partitions_def=connection_partitions(vendor),
         description=(
             f"Sync {connector.title} entities of one connection (the partition), in dependency "
@@ -94,9 +97,10 @@ def sync_requests(
                 run_key=f"{tick_label(tick)}:{connection.name}:sync",
                 partition_key=connection.name,
                 asset_selection=[AssetKey([vendor, entity]) for entity in due],
-                # No checks: a subset without this gets the selected assets' checks even
-                # though the job excludes them; the timeliness sensor measures them instead.
-                asset_check_keys=[],
+                # Only the quality checks the load ops execute: a subset without this gets
+                # every check of the selected assets even though the job excludes the
+                # timeliness checks, which the timeliness sensor measures instead.
+                asset_check_keys=sync_check_keys(AssetKey([vendor, e]) for e in due),
                 tags=run_tags(connection.name, due),
             )
         )

@@ -43,6 +43,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from integration_assets.load.inbox import ensure_inbox, pending_events
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.orchestration.quality_checks import sync_check_keys
 from integration_assets.orchestration.resources import WarehouseResource
 from integration_assets.orchestration.schedules import (
     TARGET_TAG,
@@ -83,7 +84,8 @@ def webhook_run_request(
         job_name=f"{vendor}_sync",
         partition_key=group.connection,
         asset_selection=[AssetKey([vendor, entity])],
-        asset_check_keys=[],  # as the scheduled runs: the timeliness sensor measures checks
+        # As the scheduled runs: the load's quality checks, not timeliness (its sensor's).
+        asset_check_keys=sync_check_keys([AssetKey([vendor, entity])]),
         run_config={
             "ops": {
                 f"{vendor}__{entity}": {

@@ -8,12 +8,12 @@ import socket
 import pytest
 
 from integration_assets.alerts.message import Alert, AlertKind
+from integration_assets.alerts.routing import FanOutSink, sink_from_env
 from integration_assets.alerts.sinks import (
     SLACK_WEBHOOK_ENV,
     AlertDeliveryError,
     LogSink,
     SlackWebhookSink,
-    sink_from_env,
 )
 from integration_assets_tests.alerts.slack_endpoint import WEBHOOK_PATH, SlackEndpoint
 
@@ -97,11 +97,14 @@ def test_the_log_sink_writes_one_line_per_alert(caplog: pytest.LogCaptureFixture
     )
 
 
-def test_the_sink_is_slack_when_its_url_is_set_else_the_log(slack: SlackEndpoint) -> None:
+def test_the_sink_is_slack_beside_the_log_when_its_url_is_set_else_the_log_alone(
+    slack: SlackEndpoint,
+) -> None:
     assert isinstance(sink_from_env({}), LogSink)
     chosen = sink_from_env({SLACK_WEBHOOK_ENV: slack.url})
-    assert isinstance(chosen, SlackWebhookSink)
-    assert repr(chosen) == "SlackWebhookSink(url=***)"
+    assert isinstance(chosen, FanOutSink)
+    assert [type(s) for s in chosen.remote] == [SlackWebhookSink]
+    assert repr(chosen) == "FanOutSink([SlackWebhookSink(url=***)])"
 
 
 def test_a_plain_http_webhook_off_this_machine_is_refused() -> None:

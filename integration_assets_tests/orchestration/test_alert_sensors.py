@@ -21,7 +21,8 @@ from dagster import (
 )
 
 from integration_assets.alerts.incidents import IncidentStore
-from integration_assets.alerts.sinks import SLACK_WEBHOOK_ENV, LogSink, sink_from_env
+from integration_assets.alerts.routing import sink_from_env
+from integration_assets.alerts.sinks import SLACK_WEBHOOK_ENV, LogSink
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.orchestration.alerts import (
     FAILURE_SENSOR,

@@ -21,6 +21,7 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from integration_assets.connectors.connections import ConnectionsFileError
 from integration_assets.orchestration.definitions_factory import build_definitions
+from integration_assets.orchestration.quality_checks import sync_check_keys
 from integration_assets_tests.orchestration.harness import MAPPINGS
 
 CONNECTIONS = """
@@ -130,7 +131,8 @@ def test_a_run_is_one_connection_tagged_for_the_run_queue(defs, instance) -> Non
         AssetKey(["shopify", "customers"]),
         AssetKey(["shopify", "orders"]),
     ]
-    assert request.asset_check_keys == []  # timeliness is measured by its sensor
+    # The quality checks its load ops execute; timeliness is measured by its sensor.
+    assert request.asset_check_keys == sync_check_keys(request.asset_selection)
     assert request.tags["integration/connection"] == "shop-a"
     assert request.tags["integration/target"] == "shop-a/customers,shop-a/orders"
     assert request.tags[PARTITION_NAME_TAG] == "shop-a"

@@ -33,6 +33,7 @@ from integration_assets.mapping.compiler import compile_mapping
 from integration_assets.mapping.loader import load_mapping
 from integration_assets.orchestration.definitions_factory import build_definitions
 from integration_assets.orchestration.partitions import connection_partitions
+from integration_assets.orchestration.quality_checks import sync_check_keys
 from integration_assets.orchestration.resources import SyncSettingsResource
 from integration_assets.orchestration.webhook_sensor import SENSOR_NAME
 from integration_assets.sandbox import Sandbox
@@ -154,7 +155,8 @@ class Live:
         """A scheduled-style poll of one entity (no webhook config)."""
         connection = SHOP if vendor == "shopify" else KLAVIYO
         job = self.defs.resolve_job_def(f"{vendor}_sync").get_subset(
-            asset_selection={_key(vendor, entity)}, asset_check_selection=set()
+            asset_selection={_key(vendor, entity)},
+            asset_check_selection=set(sync_check_keys([_key(vendor, entity)])),
         )
         result = job.execute_in_process(
             instance=self.instance, partition_key=connection, raise_on_error=False
