@@ -4,19 +4,28 @@ console, the sensor turns the inbox into runs, and the runs write what a poll wo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, DagsterRunStatus
+from dagster._core.test_utils import create_run_for_test
+from sqlalchemy import select
 
+from integration_assets.load.inbox import inbox_table, mark_processed, pending_events
 from integration_assets.load.lock import writer_lock
 from integration_assets.mapping.compiler import compile_mapping
 from integration_assets.mapping.loader import load_mapping
 from integration_assets.orchestration.failures import run_failure_message
-from integration_assets.orchestration.webhook_sensor import ATTEMPT_TAG, RANGE_TAG, SOURCE_TAG
+from integration_assets.orchestration.webhook_sensor import (
+    ATTEMPT_TAG,
+    RANGE_TAG,
+    SOURCE_TAG,
+    SensorCursor,
+)
 from integration_assets.sandbox import Sandbox, run_sandbox
 from integration_assets_tests.orchestration.harness import MAPPINGS, fast_settings
 from integration_assets_tests.orchestration.webhook_live import SHOP, Live, live_webhooks
@@ -266,3 +275,86 @@ def test_a_failed_run_leaves_its_events_pending_and_the_next_evaluation_retries_
     assert created <= {key[0] for key in rows}
     assert len(rows) == len({key[0] for key in rows})
     assert live.pending() == {}
+
+
+def _inbox_ids(live: Live) -> list[int]:
+    return [event.id for event in pending_events(live.warehouse, limit=100_000)]
+
+
+def test_while_a_webhook_run_waits_in_the_queue_new_events_wait_for_one_wider_run(
+    live: Live,
+) -> None:
+    shop = live.sandbox.shopify
+    created = list(
+        shop.advance(seconds=60, updated_fraction=0.0, created={"customers": 2}).created[
+            "customers"
+        ]
+    )
+    live.delivered()
+    (first,) = live.evaluate()
+    # The daemon created it and it waits behind another run of the connection (a queued run
+    # needs a code location's origin, which an in-process instance has not: not started).
+    queued = create_run_for_test(
+        live.instance,
+        job_name=first.job_name,
+        status=DagsterRunStatus.NOT_STARTED,
+        tags=first.tags,
+    )
+    first_ids = set(_inbox_ids(live))
+
+    for _ in range(2):  # changes keep coming while it waits: no run is queued behind it
+        created += shop.advance(seconds=60, updated_fraction=0.0, created={"customers": 3}).created[
+            "customers"
+        ]
+        live.delivered()
+        assert live.evaluate() == []
+    later_ids = sorted(set(_inbox_ids(live)) - first_ids)
+    assert len(later_ids) == 6
+
+    # The queue hands the waiting run to a worker (here: executed in process).
+    live.instance.delete_run(queued.run_id)
+    assert live.launch(first).success
+    (wider,) = live.evaluate()
+    assert wider.tags[RANGE_TAG] == f"{later_ids[0]}-{later_ids[-1]}"
+    assert wider.run_config["execution"] == {"config": {"in_process": {}}}
+    assert live.launch(wider).success
+
+    rows = {key[0] for key in live.rows("shopify", "customers")}
+    assert {shop.vendor_id("customers", i) for i in created} <= rows
+    assert live.pending() == {}
+    assert live.evaluate() == []
+
+
+def _stored(live: Live) -> dict[int, str]:
+    """Every inbox row of the shop, by id, with its status."""
+    table = inbox_table(live.warehouse.dialect)
+    query = select(table.c.id, table.c.status).where(table.c.connection == SHOP)
+    with live.warehouse.read() as conn:
+        return {row.id: row.status for row in conn.execute(query)}
+
+
+def test_the_sensor_prunes_processed_inbox_events_past_retention_at_most_hourly(
+    live: Live,
+) -> None:
+    shop = live.sandbox.shopify
+    shop.advance(seconds=60, updated_fraction=0.0, created={"customers": 4})
+    live.delivered()
+    old, recent, later, waiting = _inbox_ids(live)
+    long_ago = datetime.now(UTC) - timedelta(days=8)  # the retention is 7 days by default
+    mark_processed(live.warehouse, [old], now=long_ago)
+    mark_processed(live.warehouse, [recent])
+    live.cursor = str(waiting)  # the older cursor format: only pruning is under test here
+
+    assert live.evaluate() == []
+    assert _stored(live) == {recent: "processed", later: "pending", waiting: "pending"}
+
+    mark_processed(live.warehouse, [later], now=long_ago)
+    live.evaluate()  # within the hour: no second pruning pass
+    assert set(_stored(live)) == {recent, later, waiting}
+
+    state = SensorCursor.parse(live.cursor)
+    assert state.pruned_at is not None
+    live.cursor = replace(state, pruned_at=state.pruned_at - timedelta(hours=1)).dump()
+    live.evaluate()  # an hour later
+    # Pending events are never pruned, however old.
+    assert _stored(live) == {recent: "processed", waiting: "pending"}
