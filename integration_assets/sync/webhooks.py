@@ -31,8 +31,13 @@ identical rows, which is what makes a webhook row equal a poll row.
 change before it has been read". A webhook says nothing about the records around it; moving
 the cursor to a webhook's `updated_at` would make the next poll skip records changed
 earlier whose own webhooks were lost (vendors drop deliveries after their retries). So
-webhook loads never write the cursor or the sync status; the next poll re-reads its window
-as usual, and records a webhook already wrote come back `unchanged`.
+webhook loads never write the cursor; the next poll re-reads its window as usual, and
+records a webhook already wrote come back `unchanged`. They do record their success in sync
+state (last success, records, speed and the newest source timestamp, which only moves
+forward): a realtime connection is fresh because of its webhooks, and the status page and
+`integration-assets status` must say so rather than wait for the hourly safety-net poll.
+A failed webhook run is not recorded there: its events stay pending (the inbox depth says
+so), the sensor asks for it again and the run failure sensor alerts.
 
 **Order inside one run**: upserts, then deletes, then redactions. A vendor does not update a
 record after deleting or redacting it, and the guard already settles the order of versions
@@ -74,6 +79,7 @@ from integration_assets.sync.steps import (
     LoadResult,
     SyncSettings,
     _mapped_batches,
+    records_per_second,
 )
 from integration_assets.sync.target import SyncTarget
 
@@ -323,9 +329,8 @@ def run_webhook_load(
     run_id: str,
     settings: SyncSettings | None = None,
 ) -> LoadResult:
-    """Upsert the landed records, apply deletes and redactions, mark the events processed.
-
-    Never writes the poll cursor or the sync status (see the module docstring).
+    """Upsert the landed records, apply deletes and redactions, mark the events processed,
+    and record the success in sync state (never the poll cursor; see the module docstring).
     """
     settings = settings or SyncSettings()
     started = time.perf_counter()
@@ -337,12 +342,14 @@ def run_webhook_load(
     with writer_lock(warehouse, connection, entity, timeout=settings.lock_timeout) as lock:
         ensure_bookkeeping(warehouse)
         ensure_tables(warehouse, mapping.tables)
-        state = SyncStateStore(warehouse).get(connection, entity)
+        states = SyncStateStore(warehouse)
+        state = states.get(connection, entity)
         cursor = state.cursor if state else None
         landing = LandingStore(warehouse)
-        no_cursor = CursorTracker(None, None)
+        # Follows the newest source timestamp only: its cursor is never saved.
+        newest = CursorTracker(shaped.entity.incremental, None)
         for batch in _mapped_batches(
-            shaped, landing, extracted, settings.batch_records, no_cursor, None
+            shaped, landing, extracted, settings.batch_records, newest, None
         ):
             if not batch.records:
                 continue
@@ -383,9 +390,21 @@ def run_webhook_load(
         else:
             redact_person(target.connection, warehouse, person, mappings_dir=target.mappings_dir)
         mark_processed(warehouse, [inbox_id])
+    # A webhook for an old record must not make the entity look less fresh.
+    source_at = _newest(state.newest_source_at if state else None, newest.newest)
+    speed = records_per_second(extracted, time.perf_counter() - started)
+    states.record_success(
+        connection,
+        entity,
+        run_id,
+        records=records,
+        records_per_second=speed,
+        newest_source_at=source_at,
+    )
     # The pages served their purpose (a retried load); the inbox keeps the events until
     # pruned, and landing must not keep personal data a later redaction cannot find.
     LandingStore(warehouse).delete_run(extracted.landing_run_id, connection, entity)
+    shown = min(source_at, datetime.now(UTC)) if source_at else None
     return LoadResult(
         records=records,
         upsert=total,
@@ -393,4 +412,11 @@ def run_webhook_load(
         previous_cursor=cursor,
         batches=batches,
         seconds=round(time.perf_counter() - started, 3),
+        records_per_second=speed,
+        newest_source_at=shown.isoformat() if shown else None,
     )
+
+
+def _newest(*stamps: datetime | None) -> datetime | None:
+    known = [stamp for stamp in stamps if stamp is not None]
+    return max(known) if known else None
