@@ -214,6 +214,9 @@ def test_customers_redact_removes_the_person_and_their_orders_personal_fields(
         assert row["customer_id"] is None and row["email"] is None and row["phone"] is None
         assert row["total_price"] is not None
     assert live.pending() == {}
+    # The redaction request carried their email; the inbox keeps the delivery, not the email.
+    email = _record(live, "customers", customer_id)["email"].encode()
+    assert email and not [b for b in _bodies(live) if email in b]
 
 
 def test_shop_redact_removes_every_customer_of_the_shop(live: Live) -> None:
@@ -323,6 +326,14 @@ def test_while_a_webhook_run_waits_in_the_queue_new_events_wait_for_one_wider_ru
     assert {shop.vendor_id("customers", i) for i in created} <= rows
     assert live.pending() == {}
     assert live.evaluate() == []
+
+
+def _bodies(live: Live) -> list[bytes]:
+    """Every stored webhook body of the shop."""
+    table = inbox_table(live.warehouse.dialect)
+    with live.warehouse.read() as conn:
+        found = conn.execute(select(table.c.body).where(table.c.connection == SHOP))
+        return [bytes(body) for (body,) in found]
 
 
 def _stored(live: Live) -> dict[int, str]:
