@@ -28,11 +28,14 @@ evaluates the webhook sensor, queues and launches the sync run, and the run writ
    (target: > 1,000 accepted/s, none lost).
 
     .venv/bin/python bench/webhook_latency.py [--changes 200] [--rate 10] [--burst 5000]
-        [--dequeue-interval SECONDS]
+        [--dequeue-interval SECONDS] [--connection-run-limit N]
     BENCH_POSTGRES_URL=postgresql://…  (default: postgresql://postgres@127.0.0.1:5432/test)
 
-`--dequeue-interval` sets the QueuedRunCoordinator's `dequeue_interval_seconds` (Dagster's
-default, 5 s, when not given) in the bench's instance, to measure what it costs.
+`--dequeue-interval` sets the QueuedRunCoordinator's `dequeue_interval_seconds` (the
+repository's config when not given) in the bench's instance, to measure what it costs;
+`--connection-run-limit N` raises the runs-per-connection limits (`integration/connection`,
+`dagster/partition`; 1 in the repository's config) to N, to measure what overlapping run
+start-ups would give (the writer lock still keeps one writer per connection and entity).
 
 Exit status 1 when a target is missed.
 """
@@ -258,6 +261,15 @@ def set_dequeue_interval(home: Path, seconds: int) -> None:
     path.write_text(yaml.safe_dump(config))
 
 
+def set_connection_run_limit(home: Path, limit: int) -> None:
+    """Let `limit` runs of one connection run at once (both tag rules of `concurrency.runs`)."""
+    path = home / "dagster.yaml"
+    config = yaml.safe_load(path.read_text())
+    for rule in config["concurrency"]["runs"]["tag_concurrency_limits"]:
+        rule["limit"] = limit
+    path.write_text(yaml.safe_dump(config))
+
+
 def burst(warehouse_url: str, count: int, concurrency: int) -> tuple[float, int, dict[int, int]]:
     """bench/webhook_accept.py's method against this warehouse: (accepted/s, stored, statuses)."""
     warehouse = Warehouse.from_url(warehouse_url)
@@ -298,6 +310,7 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--dequeue-interval", type=int, default=None)
+    parser.add_argument("--connection-run-limit", type=int, default=None)
     args = parser.parse_args()
 
     with (
@@ -310,6 +323,8 @@ def main() -> int:
         home = write_home(Path(directory), connections_yaml, warehouse_url, storage_url)
         if args.dequeue_interval is not None:
             set_dequeue_interval(home, args.dequeue_interval)
+        if args.connection_run_limit is not None:
+            set_connection_run_limit(home, args.connection_run_limit)
         environ = {**ENVIRON, "IA_BENCH_SHOP_TOKEN": sandbox.shopify.access_token}
         warehouse = Warehouse.from_url(warehouse_url)
         app = build_app(
