@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from integration_assets.load.inbox import inbox_table, mark_processed, pending_events
 from integration_assets.load.lock import writer_lock
+from integration_assets.load.state import SyncStateStore
 from integration_assets.mapping.compiler import compile_mapping
 from integration_assets.mapping.loader import load_mapping
 from integration_assets.orchestration.failures import run_failure_message
@@ -79,6 +80,10 @@ def test_a_signed_webhook_reaches_the_inbox_and_becomes_exactly_one_run(live: Li
     assert _content(rows[(new_id,)], expected[(new_id,)]) == expected[(new_id,)]
     assert live.pending() == {}
     assert live.evaluate() == []
+    # The status page reads sync state: the realtime entity is fresh, its poll cursor unset.
+    state = SyncStateStore(live.warehouse).get(SHOP, "customers")
+    assert state is not None and state.cursor is None
+    assert (state.last_success_run_id, state.last_records) == (result.run_id, 1)
 
 
 def test_a_webhook_row_is_the_row_a_graphql_poll_writes_and_the_cursor_stays(live: Live) -> None:
