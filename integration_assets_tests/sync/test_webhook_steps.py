@@ -3,6 +3,7 @@ Shopify connection that polls over GraphQL while its deliveries are REST resourc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from integration_assets.connectors.connections import Connection
+from integration_assets.connectors.shopify_webhooks import SHOPIFY_WEBHOOKS
 from integration_assets.load.bookkeeping import bookkeeping
 from integration_assets.load.inbox import (
     InboxEvent,
@@ -26,9 +28,12 @@ from integration_assets.load.landing import LandingStore
 from integration_assets.load.state import SyncStateStore
 from integration_assets.load.tables import build_table
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.mapping.loader import load_mapping
+from integration_assets.sandbox import Sandbox, run_sandbox
 from integration_assets.sync.redact import SCRUBBED_BODY, redact_everyone, redact_person
 from integration_assets.sync.target import SyncTarget
-from integration_assets.sync.webhooks import run_webhook_extract, run_webhook_load
+from integration_assets.sync.webhooks import FETCH_SUFFIX, run_webhook_extract, run_webhook_load
+from integration_assets_tests.oracle import expected_tables
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 SHOP = Connection(
@@ -49,7 +54,20 @@ def warehouse(warehouse_url: str) -> Iterator[Warehouse]:
 
 
 def customer(updated_at: str, email: str = "ada@example.com") -> dict[str, Any]:
-    return {"id": 42, "email": email, "first_name": "Ada", "updated_at": updated_at}
+    """A customer payload carrying every field the mapping reads (as before API 2025-01), so
+    it loads from the payload; see the partial-payload tests at the end for the others."""
+    return {
+        "id": 42,
+        "email": email,
+        "first_name": "Ada",
+        "updated_at": updated_at,
+        "tags": "",
+        "email_marketing_consent": None,
+        "sms_marketing_consent": None,
+        "orders_count": 0,
+        "total_spent": "0.00",
+        "last_order_id": None,
+    }
 
 
 def deliver(warehouse: Warehouse, topic: str, body: dict[str, Any], n: int) -> None:
@@ -258,3 +276,45 @@ def test_redacting_a_whole_shop_empties_its_customer_and_order_events(
     assert not [d for d, (_, body) in bodies.items() if b"@example.com" in body]
     assert bodies["delivery-2"] == ("processed", SCRUBBED_BODY)
     assert bodies["delivery-3"][0] == "pending", "products hold no person: left to load"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with run_sandbox(seed=5, sizes={"customers": 30, "orders": 5}, rate_limits=False) as running:
+        yield running
+
+
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+def test_a_partial_customer_payload_is_fetched_by_id_and_loads_as_a_poll_would(
+    warehouse: Warehouse, sandbox: Sandbox, api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SANDBOX_SHOP_TOKEN", sandbox.shopify.access_token)
+    shop = Connection(
+        name="shop",
+        vendor="shopify",
+        api=api,
+        base_url=sandbox.shopify_url,
+        secrets={"access_token": "SANDBOX_SHOP_TOKEN"},
+        entities={"customers": "realtime"},
+    )
+    records = list(itertools.islice(sandbox.shopify.records("customers"), 3))
+    omitted = SHOPIFY_WEBHOOKS.topic("customers/update").omits  # type: ignore[union-attr]
+    for n, record in enumerate(records):  # as Shopify sends them since 2025-01
+        payload = {k: v for k, v in record.items() if k not in omitted}
+        deliver(warehouse, "customers/update", payload, n)
+
+    target = SyncTarget(shop, "customers", MAPPINGS)
+    extracted = run_webhook_extract(target, warehouse, run_id="hook", first_id=1, last_id=10**9)
+    assert len(extracted.fetched) == 3 and extracted.upserts == ()
+    assert extracted.requests == 1
+    run_webhook_load(target, warehouse, extracted, run_id="hook")
+
+    spec = load_mapping("shopify", "customers", mappings_dir=MAPPINGS, api="rest")
+    expected = expected_tables(spec, records)[spec.table]
+    table = build_table(target.mapping.tables[0], warehouse.schema)
+    with warehouse.engine.connect() as conn:
+        rows = {row["id"]: row for row in conn.execute(select(table)).mappings()}
+    for (key,), row in expected.items():  # the tags and consents the payload lacked, too
+        assert {column: rows[key][column] for column in row} == row
+    assert inbox_depth(warehouse) == {}
+    assert LandingStore(warehouse).page_count(f"hook{FETCH_SUFFIX}", "shop", "customers") == 0
