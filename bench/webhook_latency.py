@@ -15,17 +15,27 @@ evaluates the webhook sensor, queues and launches the sync run, and the run writ
    warehouse every 50 ms; a change's latency is from just before its `advance` to the
    first read that shows the customer's row with the new `updated_at`. Printed: p50, p95,
    max (target: p95 < 10 s), and how it splits, from the inbox's `received_at` and the
-   instance's run records: delivery (change to stored in the inbox), sensor (stored to run
-   queued: the sensor's minimum interval and the daemon's loop), queue and launch (queued to
-   run started: the coordinator and a new run worker process), and in the run (started to
-   row visible).
+   instance's run records and events: delivery (change to stored in the inbox), sensor
+   (stored to run created: the daemon's sensor loop, and events held while their entity's
+   previous webhook run waits in the queue), queued (created to launched: the coordinator's
+   dequeue interval and the runs of the connection ahead of it, one at a time), worker
+   start-up (launched to started: a new run worker process importing Dagster and the code
+   location) and in the run (started to row visible); then the webhook runs' count and wall
+   time (started to ended).
 3. The burst, as `bench/webhook_accept.py` measures it, while the daemon runs: `--burst`
    (default 5000) pre-signed deliveries from another process, 32 in flight, into a second
    console over the same warehouse; every one must be answered 200 and stored once
    (target: > 1,000 accepted/s, none lost).
 
     .venv/bin/python bench/webhook_latency.py [--changes 200] [--rate 10] [--burst 5000]
+        [--dequeue-interval SECONDS] [--connection-run-limit N]
     BENCH_POSTGRES_URL=postgresql://…  (default: postgresql://postgres@127.0.0.1:5432/test)
+
+`--dequeue-interval` sets the QueuedRunCoordinator's `dequeue_interval_seconds` (the
+repository's config when not given) in the bench's instance, to measure what it costs;
+`--connection-run-limit N` raises the runs-per-connection limits (`integration/connection`,
+`dagster/partition`; 1 in the repository's config) to N, to measure what overlapping run
+start-ups would give (the writer lock still keeps one writer per connection and entity).
 
 Exit status 1 when a target is missed.
 """
@@ -43,13 +53,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import yaml
 from daemon_stack import (
     fresh_database,
     percentile,
     running_daemon,
     write_home,
 )
-from dagster import DagsterInstance, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, RunsFilter
 from webhook_accept import CONNECTION as BURST_CONNECTION
 from webhook_accept import SECRET as BURST_SECRET
 from webhook_accept import TARGET_PER_SECOND, _sender
@@ -176,8 +187,17 @@ def change_one(sandbox: Sandbox) -> Change:
 class Split:
     delivery: list[float]
     sensor: list[float]
-    queue: list[float]
+    queued: list[float]
+    start_up: list[float]
     in_run: list[float]
+    run_walls: list[float]
+    """Started to ended, per webhook run."""
+
+
+def _launched_at(instance: DagsterInstance, run_id: str) -> float | None:
+    """When the coordinator handed the run to the launcher (its RUN_STARTING event)."""
+    events = instance.all_logs(run_id, of_type=DagsterEventType.RUN_STARTING)
+    return events[0].timestamp if events else None
 
 
 def split_latency(warehouse_url: str, home: Path, changes: list[Change]) -> Split:
@@ -191,11 +211,15 @@ def split_latency(warehouse_url: str, home: Path, changes: list[Change]) -> Spli
         ).fetchall()
     with DagsterInstance.from_config(str(home)) as instance:
         records = instance.get_run_records(RunsFilter(tags={SOURCE_TAG: "webhook"}))
+        launched = {
+            r.dagster_run.run_id: _launched_at(instance, r.dagster_run.run_id) for r in records
+        }
     runs = []
     for record in records:
         first, _, last = record.dagster_run.tags[RANGE_TAG].partition("-")
         runs.append((int(first), int(last), record))
-    split = Split([], [], [], [])
+    walls = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
+    split = Split([], [], [], [], [], walls)
     for change in changes:
         assert change.seen is not None
         row = next(
@@ -215,11 +239,35 @@ def split_latency(warehouse_url: str, home: Path, changes: list[Change]) -> Spli
         if run is None or run.start_time is None:
             continue
         queued = run.create_timestamp.timestamp()
+        handed = launched.get(run.dagster_run.run_id) or queued
         split.delivery.append(received - change.made)
         split.sensor.append(queued - received)
-        split.queue.append(run.start_time - queued)
+        split.queued.append(handed - queued)
+        split.start_up.append(run.start_time - handed)
         split.in_run.append(change.seen - run.start_time)
     return split
+
+
+def set_dequeue_interval(home: Path, seconds: int) -> None:
+    """The QueuedRunCoordinator with `dequeue_interval_seconds`; its limits stay those of
+    `concurrency.runs`."""
+    path = home / "dagster.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["run_coordinator"] = {
+        "module": "dagster._core.run_coordinator",
+        "class": "QueuedRunCoordinator",
+        "config": {"dequeue_interval_seconds": seconds},
+    }
+    path.write_text(yaml.safe_dump(config))
+
+
+def set_connection_run_limit(home: Path, limit: int) -> None:
+    """Let `limit` runs of one connection run at once (both tag rules of `concurrency.runs`)."""
+    path = home / "dagster.yaml"
+    config = yaml.safe_load(path.read_text())
+    for rule in config["concurrency"]["runs"]["tag_concurrency_limits"]:
+        rule["limit"] = limit
+    path.write_text(yaml.safe_dump(config))
 
 
 def burst(warehouse_url: str, count: int, concurrency: int) -> tuple[float, int, dict[int, int]]:
@@ -261,6 +309,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--dequeue-interval", type=int, default=None)
+    parser.add_argument("--connection-run-limit", type=int, default=None)
     args = parser.parse_args()
 
     with (
@@ -271,6 +321,10 @@ def main() -> int:
     ):
         connections_yaml = CONNECTIONS_YAML.format(shop=SHOP, url=sandbox.shopify_url)
         home = write_home(Path(directory), connections_yaml, warehouse_url, storage_url)
+        if args.dequeue_interval is not None:
+            set_dequeue_interval(home, args.dequeue_interval)
+        if args.connection_run_limit is not None:
+            set_connection_run_limit(home, args.connection_run_limit)
         environ = {**ENVIRON, "IA_BENCH_SHOP_TOKEN": sandbox.shopify.access_token}
         warehouse = Warehouse.from_url(warehouse_url)
         app = build_app(
@@ -319,9 +373,12 @@ def main() -> int:
     print(_summary("end to end", latencies))
     print(f"split ({len(split.delivery)} changes matched to their inbox row and run):")
     print(_summary("delivery (to inbox)", split.delivery))
-    print(_summary("sensor (inbox to queued)", split.sensor))
-    print(_summary("queue + launch", split.queue))
+    print(_summary("sensor (inbox to created)", split.sensor))
+    print(_summary("queued (to launched)", split.queued))
+    print(_summary("worker start-up", split.start_up))
     print(_summary("in the run (to row)", split.in_run))
+    print(f"{len(split.run_walls)} webhook runs; wall time, started to ended:")
+    print(_summary("run wall", split.run_walls))
     p95 = percentile(latencies, 0.95) if latencies else float("inf")
     latency_met = drained and not lost and p95 < TARGET_P95_SECONDS
     print(f"target: p95 < {TARGET_P95_SECONDS:.0f} s: {'met' if latency_met else 'MISSED'}")

@@ -14,6 +14,7 @@ subscription), so it is kept beside the delivery but is not the deduplication ke
 """
 
 from integration_assets.connectors.webhooks import (
+    IdsFilter,
     WebhookSignature,
     WebhookSpec,
     WebhookTimestamp,
@@ -22,6 +23,19 @@ from integration_assets.connectors.webhooks import (
 
 SHOPIFY_RETRY_WINDOW_SECONDS = 4 * 3600
 """Shopify retries a failed delivery 8 times over 4 hours, always with the first payload."""
+
+
+CUSTOMER_OMITS = (
+    "tags",
+    "email_marketing_consent",
+    "sms_marketing_consent",
+    "last_order_id",
+    "last_order_name",
+    "total_spent",
+    "orders_count",
+)
+"""What customer payloads lack since 2025-01 (each now has its own topic):
+https://shopify.dev/changelog/new-customer-s-webhook-and-changes-to-existing-customer-s-webhooks-payload"""
 
 
 def _topics() -> tuple[WebhookTopic, ...]:
@@ -40,7 +54,13 @@ def _topics() -> tuple[WebhookTopic, ...]:
     }
     for entity, actions in changes.items():
         topics += [
-            WebhookTopic(topic=f"{entity}/{a}", entity=entity, kind="upsert", record_id_path="id")
+            WebhookTopic(
+                topic=f"{entity}/{a}",
+                entity=entity,
+                kind="upsert",
+                record_id_path="id",
+                omits=CUSTOMER_OMITS if entity == "customers" else (),
+            )
             for a in actions
         ]
         # A delete delivery's body is only `{"id": …}`.
@@ -77,5 +97,11 @@ SHOPIFY_WEBHOOKS = WebhookSpec(
     shop_domain_header="X-Shopify-Shop-Domain",
     shop_domain_suffix=".myshopify.com",
     payload_api="rest",
+    # REST listings take `ids` (comma-separated, up to 250); the GraphQL search syntax ORs
+    # `id:` terms.
+    ids_filters={
+        "rest": IdsFilter(param="ids", batch=250),
+        "graphql": IdsFilter(param="query", term="id:{id}", separator=" OR ", batch=50),
+    },
     docs_url="https://shopify.dev/docs/apps/build/webhooks/delivery-structure",
 )

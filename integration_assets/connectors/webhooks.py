@@ -41,6 +41,9 @@ class WebhookTopic(_Frozen):
     entity: str | None
     kind: WebhookKind
     record_id_path: str | None = None
+    omits: tuple[str, ...] = ()
+    """Paths of the record the vendor leaves out of this topic's payload, as documented: when
+    the entity's mapping reads one and a payload lacks it, the record is fetched by id."""
 
     def matches(self, topic: str) -> bool:
         """Whether `topic` is this one (or starts with its prefix, for `prefix*`)."""
@@ -78,6 +81,20 @@ class WebhookTimestamp(_Frozen):
     format: Literal["iso8601", "http_date"]
     meaning: Literal["sent", "triggered"]
     retry_window_seconds: int = Field(default=0, ge=0)
+
+
+class IdsFilter(_Frozen):
+    """How one of the vendor's APIs lists named records: query parameter `param` (a GraphQL
+    variable for a GraphQL API) set to each id through `term` (`{id}`), joined by
+    `separator`, at most `batch` ids a listing."""
+
+    param: str
+    term: str = "{id}"
+    separator: str = ","
+    batch: int = Field(default=100, ge=1)
+
+    def params(self, ids: list[str]) -> dict[str, str]:
+        return {self.param: self.separator.join(self.term.replace("{id}", i) for i in ids)}
 
 
 class WebhookSpec(_Frozen):
@@ -118,6 +135,9 @@ class WebhookSpec(_Frozen):
     record_path: str | None = None
     """Where the record is inside one stored event (None: the event body is the record;
     Klaviyo: `payload.data`, the event as Get Event serves it)."""
+    ids_filters: dict[str, IdsFilter] = Field(default_factory=dict)
+    """Per API id, how to list named records: what fetches a partial payload's record (see
+    `WebhookTopic.omits`)."""
     docs_url: str = ""
 
     @model_validator(mode="after")

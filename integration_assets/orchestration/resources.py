@@ -78,6 +78,9 @@ class SyncSettingsResource(ConfigurableResource):
     landing_retention_days: float = 7.0
     quarantine_retention_days: float = 90.0
     """After this, resolved quarantine entries are deleted and open ones lose their raw record."""
+    inbox_retention_days: float = 7.0
+    """Processed webhook inbox events are pruned after this (the webhook sensor, hourly); keep
+    it longer than a vendor's retry window (Shopify: 4 hours), the inbox deduplicates on it."""
     max_attempts: int = DEFAULT_BUDGET.http_max_attempts
     backoff_base_seconds: float = DEFAULT_BUDGET.http_backoff_base_seconds
     backoff_cap_seconds: float = DEFAULT_BUDGET.http_backoff_cap_seconds

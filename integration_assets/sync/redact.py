@@ -15,7 +15,15 @@ raw path became. In one transaction on the warehouse database:
 - landing: every stored page of those entities that mentions the person's id is rewritten,
   without the person's own records and without the personal fields (and reference) of
   records pointing at them; `record_count` follows;
-- quarantine: the person's rejected records and rejected records pointing at them are deleted.
+- quarantine: the person's rejected records and rejected records pointing at them are deleted;
+- webhook inbox (`load/inbox.py`), pending and processed events alike: the person's own events
+  (their updates, and the `customers/redact` delivery itself, which carries their email and
+  phone) keep their row but lose their body (`SCRUBBED_BODY`), so the delivery id still
+  deduplicates a vendor's retry; a pending update of theirs is marked processed, as there is
+  no one left to load. Events of records pointing at them lose the personal fields and the
+  reference, as landing pages do, and stay pending when they were: the order still loads,
+  naming nobody. Events are read as the vendor's webhook payloads are shaped
+  (`WebhookSpec.payload_api`, `record_path`).
 
 The person's id is given as the warehouse knows it (`123`); raw records may write it as the
 spec's `PersonSpec.raw_id` says (Shopify GraphQL: `gid://shopify/Customer/123`), and both
@@ -30,6 +38,7 @@ running this again after such a sync removes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +49,7 @@ from integration_assets.connectors.connections import Connection as VendorConnec
 from integration_assets.connectors.spec import PersonReference
 from integration_assets.extract.records import parse_page
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
+from integration_assets.load.inbox import ensure_inbox, inbox_table
 from integration_assets.load.landing import WEBHOOK_URL_PREFIX
 from integration_assets.load.tables import build_table, ensure_tables
 from integration_assets.load.warehouse import Warehouse
@@ -47,6 +57,9 @@ from integration_assets.mapping.compiler import CompiledMapping
 from integration_assets.paths import PathError, build_getter, parse_path
 from integration_assets.schema import CONNECTION_COLUMN, ColumnType, TableSchema
 from integration_assets.sync.target import SyncTarget
+
+SCRUBBED_BODY = b'{"redacted":true}'
+"""What a redacted person's webhook event keeps of its body."""
 
 
 class RedactError(ValueError):
@@ -66,6 +79,8 @@ class RedactResult:
     landing_records_removed: int = 0
     landing_records_scrubbed: int = 0
     quarantine_deleted: int = 0
+    inbox_events_emptied: int = 0
+    inbox_events_scrubbed: int = 0
 
 
 def _covered(source: str, paths: tuple[str, ...]) -> bool:
@@ -289,6 +304,74 @@ def _safe(getter: Any, record: dict[str, Any]) -> Any:
         return None
 
 
+def _inbox(
+    conn: Connection,
+    warehouse: Warehouse,
+    tenant: str,
+    view: _View,
+    person_id: str,
+    result: RedactResult,
+) -> None:
+    """Scrub the person out of the connection's stored webhook events (see the docstring)."""
+    person, references, forms, _ = view
+    spec = person.connection.connector.webhooks
+    if spec is None:
+        return
+    inbox = inbox_table(warehouse.dialect)
+    needle = person_id.encode()
+    mentions = (
+        text("position(:needle IN body) > 0").bindparams(needle=needle)
+        if warehouse.dialect == "postgresql"
+        else func.instr(inbox.c.body, needle) > 0
+    )
+    record_of = build_getter(parse_path(spec.record_path)) if spec.record_path else None
+    key_getter = build_getter(parse_path(person.entity.primary_key))
+    getters = {
+        target.entity_name: (reference, build_getter(parse_path(reference.path)))
+        for target, reference in references
+    }
+    rows = conn.execute(
+        select(inbox.c.id, inbox.c.entity, inbox.c.kind, inbox.c.record_id, inbox.c.body).where(
+            inbox.c.connection == tenant,
+            or_(inbox.c.entity.in_([person.entity_name, *getters]), inbox.c.kind == "redact"),
+            inbox.c.body != SCRUBBED_BODY,
+            mentions,
+        )
+    ).all()
+    emptied: list[int] = []
+    for row_id, entity, kind, record_id, body in rows:
+        document = orjson.loads(bytes(body))
+        record = _safe(record_of, document) if record_of else document
+        record = record if isinstance(record, dict) else {}
+        if kind == "redact" or entity == person.entity_name:
+            if record_id in forms or str(_safe(key_getter, record)) in forms:
+                emptied.append(row_id)
+            continue
+        reference, getter = getters[entity]
+        if str(_safe(getter, record)) not in forms:
+            continue
+        for path in (*reference.personal_fields, reference.path):
+            _pop(record, path)
+        conn.execute(update(inbox).where(inbox.c.id == row_id).values(body=orjson.dumps(document)))
+        result.inbox_events_scrubbed += 1
+    result.inbox_events_emptied += _empty_inbox_events(conn, warehouse, emptied)
+
+
+def _empty_inbox_events(conn: Connection, warehouse: Warehouse, ids: list[int]) -> int:
+    """Replace the events' bodies with `SCRUBBED_BODY`; pending updates become processed."""
+    if not ids:
+        return 0
+    inbox = inbox_table(warehouse.dialect)
+    conn.execute(
+        update(inbox)
+        .where(inbox.c.id.in_(ids), inbox.c.status == "pending", inbox.c.kind == "upsert")
+        .values(status="processed", processed_at=datetime.now(UTC))
+    )
+    return conn.execute(
+        update(inbox).where(inbox.c.id.in_(ids)).values(body=SCRUBBED_BODY)
+    ).rowcount
+
+
 def redact_person(
     connection: VendorConnection,
     warehouse: Warehouse,
@@ -310,17 +393,17 @@ def redact_person(
         for reference in spec.references
     ]
     ensure_bookkeeping(warehouse)
+    ensure_inbox(warehouse)
     ensure_tables(warehouse, person.mapping.tables)
     for target, _ in references:
         ensure_tables(warehouse, target.mapping.tables)
     tenant = connection.name
     result = RedactResult(connection=tenant, vendor=connection.vendor)
     mapped = [(target.mapping, reference) for target, reference in references]
+    views = _views(connection, person, references, person_id, forms, mappings_dir)
     with warehouse.begin() as conn:
         _warehouse_rows(conn, warehouse, tenant, person.mapping, person_id, mapped, result, forms)
-        for view, view_references, view_forms, webhook_pages in _views(
-            connection, person, references, person_id, forms, mappings_dir
-        ):
+        for view, view_references, view_forms, webhook_pages in views:
             _landing(
                 conn,
                 warehouse,
@@ -333,6 +416,8 @@ def redact_person(
                 webhook_pages,
             )
         _quarantine(conn, warehouse, tenant, person, person_id, references, result, forms)
+        # The last view reads records as webhook payloads are shaped (see `_views`).
+        _inbox(conn, warehouse, tenant, views[-1], person_id, result)
     return result
 
 
@@ -382,7 +467,9 @@ def redact_everyone(
     its children) of the connection is deleted, every row of the referencing entities loses
     its personal columns and reference (guest orders too; order totals stay), and the connection's landing pages and
     quarantine rows of those entities are deleted outright (they are raw copies; nothing of
-    them is worth keeping for a shop that is gone). Idempotent.
+    them is worth keeping for a shop that is gone). Its webhook events of those entities, and
+    its redaction events, keep their rows (for deduplication) but lose their bodies; pending
+    updates among them are marked processed. Idempotent.
     """
     spec = connection.connector.person
     if spec is None:
@@ -393,6 +480,7 @@ def redact_everyone(
         for reference in spec.references
     ]
     ensure_bookkeeping(warehouse)
+    ensure_inbox(warehouse)
     ensure_tables(warehouse, person.mapping.tables)
     for target, _ in references:
         ensure_tables(warehouse, target.mapping.tables)
@@ -425,4 +513,15 @@ def redact_everyone(
                 quarantine.c.connection == tenant, quarantine.c.entity.in_(entities)
             )
         ).rowcount
+        inbox = inbox_table(warehouse.dialect)
+        theirs = conn.execute(
+            select(inbox.c.id).where(
+                inbox.c.connection == tenant,
+                or_(inbox.c.entity.in_(entities), inbox.c.kind == "redact"),
+                inbox.c.body != SCRUBBED_BODY,
+            )
+        )
+        result.inbox_events_emptied = _empty_inbox_events(
+            conn, warehouse, [row_id for (row_id,) in theirs]
+        )
     return result

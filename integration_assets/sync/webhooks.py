@@ -22,6 +22,16 @@ Three steps, as for a poll:
    retry, or the sensor's next run for them, loads them again and the guard turns what was
    already written into `unchanged`.
 
+**Partial payloads**: a topic may leave out fields its entity's mapping reads (Shopify's
+customer payloads, since 2025-01, lack `tags`, the marketing consents and the order totals:
+`WebhookTopic.omits`). Loading such a payload would write those columns empty, and over a
+poll's complete row (same `updated_at`, another row hash). So an upsert whose payload lacks
+an omitted path that the mapping reads is not landed from the inbox: its record is fetched by
+id through the connection's own API (`WebhookSpec.ids_filters`: REST `ids=`, GraphQL
+`id:… OR id:…`), landed as ordinary pages of that API under `<run id>/fetch`, and mapped
+with the connection's mapping, as a poll would. A payload carrying every field (an older
+webhook API version) loads as it is.
+
 **Payload shape**: deliveries are shaped like the vendor's `WebhookSpec.payload_api`
 (Shopify's are REST resources, whichever API the connection polls with), so they are mapped
 with that API's mapping (and the connection's override): the per-API mappings write
@@ -31,8 +41,13 @@ identical rows, which is what makes a webhook row equal a poll row.
 change before it has been read". A webhook says nothing about the records around it; moving
 the cursor to a webhook's `updated_at` would make the next poll skip records changed
 earlier whose own webhooks were lost (vendors drop deliveries after their retries). So
-webhook loads never write the cursor or the sync status; the next poll re-reads its window
-as usual, and records a webhook already wrote come back `unchanged`.
+webhook loads never write the cursor; the next poll re-reads its window as usual, and
+records a webhook already wrote come back `unchanged`. They do record their success in sync
+state (last success, records, speed and the newest source timestamp, which only moves
+forward): a realtime connection is fresh because of its webhooks, and the status page and
+`integration-assets status` must say so rather than wait for the hourly safety-net poll.
+A failed webhook run is not recorded there: its events stay pending (the inbox depth says
+so), the sensor asks for it again and the run failure sensor alerts.
 
 **Order inside one run**: upserts, then deletes, then redactions. A vendor does not update a
 record after deleting or redacting it, and the guard already settles the order of versions
@@ -44,7 +59,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +67,7 @@ import orjson
 
 from integration_assets.connectors import get_connector
 from integration_assets.connectors.webhooks import WebhookSpec
+from integration_assets.extract import ExtractSettings, PageStream
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.inbox import (
     StoredEvent,
@@ -74,11 +90,14 @@ from integration_assets.sync.steps import (
     LoadResult,
     SyncSettings,
     _mapped_batches,
+    records_per_second,
 )
 from integration_assets.sync.target import SyncTarget
 
 logger = logging.getLogger(__name__)
 
+FETCH_SUFFIX = "/fetch"
+"""Landing run id of the records a run fetched by id: `<run id>/fetch`."""
 MAX_EVENTS_PER_RUN = 5000
 """A burst becomes a handful of runs: each loads this many events at most."""
 EVENTS_PER_PAGE = 250
@@ -195,6 +214,9 @@ class WebhookExtract(ExtractResult):
     """(inbox id, person id) of redactions; None: every person of the connection."""
     skipped: tuple[int, ...] = ()
     """Inbox ids with nothing to do (a delete or redaction naming no record)."""
+    fetched: tuple[int, ...] = ()
+    """Inbox ids of partial payloads whose records were fetched by id (see the docstring)."""
+    fetched_landing_run_id: str = ""
 
 
 def webhook_spec(target: SyncTarget) -> WebhookSpec:
@@ -224,6 +246,81 @@ def _record(spec: WebhookSpec, event: StoredEvent) -> Any:
         return document  # not the documented shape: the mapping rejects it with its reasons
 
 
+def _covered(source: str, path: str) -> bool:
+    return source == path or source.startswith(path + ".")
+
+
+def _absent(record: Any, path: str) -> bool:
+    """Whether `record` has no key at `path` (a key holding null is present)."""
+    current = record
+    for key in parse_path(path):
+        if not isinstance(current, dict) or key not in current:
+            return True
+        current = current[key]
+    return False
+
+
+def is_partial(spec: WebhookSpec, shaped: SyncTarget, event: StoredEvent) -> bool:
+    """Whether `event`'s payload lacks a field its topic omits and the mapping reads."""
+    topic = spec.topic(event.topic)
+    if topic is None or not topic.omits:
+        return False
+    sources = [f.source for f in shaped.mapping.spec.fields if f.source]
+    needed = [path for path in topic.omits if any(_covered(s, path) for s in sources)]
+    record = _record(spec, event)
+    return any(_absent(record, path) for path in needed)
+
+
+def _fetch(
+    target: SyncTarget,
+    spec: WebhookSpec,
+    landing: LandingStore,
+    run_id: str,
+    record_ids: list[str],
+    settings: ExtractSettings,
+) -> tuple[int, int, dict[str, float]]:
+    """Land the named records as the connection's API lists them, under `run_id`.
+    Returns (pages, records, request counters)."""
+    api = target.connector.api_id
+    ids_filter = spec.ids_filters.get(api)
+    if ids_filter is None:
+        raise ValueError(
+            f"{target.connection.vendor}/{target.entity_name}: a partial webhook payload needs "
+            f"its record fetched by id, and the {api} API declares no ids filter"
+        )
+    connection, entity = target.connection.name, target.entity_name
+    counters = dict.fromkeys(
+        ("requests", "retries", "throttled", "server_errors", "timeouts", "seconds"), 0.0
+    )
+    pages = records = 0
+    with landing.writer() as writer:
+        for start in range(0, len(record_ids), ids_filter.batch):
+            chunk = record_ids[start : start + ids_filter.batch]
+            stream = PageStream(
+                target.connector,
+                entity,
+                target.connection,
+                settings=settings,
+                params=ids_filter.params(chunk),
+            )
+            for page in stream:
+                pages += 1
+                records += len(page.records)
+                writer.write(
+                    run_id,
+                    connection,
+                    entity,
+                    pages,
+                    page.url,
+                    page.body,
+                    len(page.records),
+                    next_url="" if page.last else page.next_url,
+                )
+            for name in counters:
+                counters[name] += float(getattr(stream.stats, name))
+    return pages, records, counters
+
+
 def _page_body(records_path: str, records: list[Any]) -> bytes:
     """A page shaped like one the vendor's listing serves: the records at `records_path`."""
     document: Any = records
@@ -239,8 +336,10 @@ def run_webhook_extract(
     run_id: str,
     first_id: int,
     last_id: int,
+    settings: ExtractSettings | None = None,
 ) -> WebhookExtract:
-    """Land the pending events of `target` with ids in [first_id, last_id] for `run_id`.
+    """Land the pending events of `target` with ids in [first_id, last_id] for `run_id`
+    (fetching by id the records of partial payloads, with `settings`).
 
     A retry of the same run lands afresh (its earlier pages are replaced), and events an
     earlier attempt already loaded are no longer pending, so they are not landed again.
@@ -256,7 +355,9 @@ def run_webhook_extract(
         if event.vendor == target.connection.vendor
         and run_entity(event.vendor, event.entity, event.kind) == entity
     ]
-    upserts = [event for event in events if event.kind == "upsert"]
+    partial = {e.id for e in events if e.kind == "upsert" and is_partial(spec, shaped, e)}
+    fetched = [e for e in events if e.id in partial and e.record_id]
+    upserts = [event for event in events if event.kind == "upsert" and event.id not in partial]
     deletes = [(e.id, e.record_id) for e in events if e.kind == "delete" and e.record_id]
     # A redaction with an entity names one person; without one, the whole account.
     redacts = [
@@ -265,6 +366,7 @@ def run_webhook_extract(
         if e.kind == "redact" and (e.record_id or e.entity is None)
     ]
     handled = {i for i, _ in deletes} | {i for i, _ in redacts} | {e.id for e in upserts}
+    handled |= {e.id for e in fetched}
     skipped = tuple(event.id for event in events if event.id not in handled)
     landing = LandingStore(warehouse)
     landing.delete_run(run_id, connection, entity)
@@ -283,6 +385,14 @@ def run_webhook_extract(
                 len(chunk),
                 next_url="",
             )
+    fetch_run = f"{run_id}{FETCH_SUFFIX}"
+    landing.delete_run(fetch_run, connection, entity)
+    fetched_pages, fetched_records, counters = 0, 0, {}
+    if fetched:
+        ids = list(dict.fromkeys(str(event.record_id) for event in fetched))
+        fetched_pages, fetched_records, counters = _fetch(
+            target, spec, landing, fetch_run, ids, settings or ExtractSettings()
+        )
     warnings = tuple(
         f"inbox event {event.id} ({event.topic}) names no record; nothing to do"
         for event in events
@@ -295,13 +405,13 @@ def run_webhook_extract(
         entity=entity,
         since=None,
         full_refresh=False,
-        pages=pages,
-        records=len(upserts),
-        requests=0,
-        retries=0,
-        throttled=0,
-        server_errors=0,
-        timeouts=0,
+        pages=pages + fetched_pages,
+        records=len(upserts) + fetched_records,
+        requests=int(counters.get("requests", 0)),
+        retries=int(counters.get("retries", 0)),
+        throttled=int(counters.get("throttled", 0)),
+        server_errors=int(counters.get("server_errors", 0)),
+        timeouts=int(counters.get("timeouts", 0)),
         rate_limit_wait_seconds=0.0,
         seconds=round(time.perf_counter() - started, 3),
         api_version=None,
@@ -312,6 +422,8 @@ def run_webhook_extract(
         deletes=tuple((i, str(record)) for i, record in deletes),
         redacts=tuple(redacts),
         skipped=skipped,
+        fetched=tuple(event.id for event in fetched),
+        fetched_landing_run_id=fetch_run,
     )
 
 
@@ -323,9 +435,8 @@ def run_webhook_load(
     run_id: str,
     settings: SyncSettings | None = None,
 ) -> LoadResult:
-    """Upsert the landed records, apply deletes and redactions, mark the events processed.
-
-    Never writes the poll cursor or the sync status (see the module docstring).
+    """Upsert the landed records, apply deletes and redactions, mark the events processed,
+    and record the success in sync state (never the poll cursor; see the module docstring).
     """
     settings = settings or SyncSettings()
     started = time.perf_counter()
@@ -337,12 +448,14 @@ def run_webhook_load(
     with writer_lock(warehouse, connection, entity, timeout=settings.lock_timeout) as lock:
         ensure_bookkeeping(warehouse)
         ensure_tables(warehouse, mapping.tables)
-        state = SyncStateStore(warehouse).get(connection, entity)
+        states = SyncStateStore(warehouse)
+        state = states.get(connection, entity)
         cursor = state.cursor if state else None
         landing = LandingStore(warehouse)
-        no_cursor = CursorTracker(None, None)
+        # Follows the newest source timestamp only: its cursor is never saved.
+        newest = CursorTracker(shaped.entity.incremental, None)
         for batch in _mapped_batches(
-            shaped, landing, extracted, settings.batch_records, no_cursor, None
+            shaped, landing, extracted, settings.batch_records, newest, None
         ):
             if not batch.records:
                 continue
@@ -358,7 +471,34 @@ def run_webhook_load(
             )
             records += batch.records
             batches += 1
-        done = [*extracted.upserts, *(i for i, _ in extracted.deletes), *extracted.skipped]
+        # Records fetched by id are pages of the connection's own API: its mapping, as a poll.
+        fetched_newest = CursorTracker(target.entity.incremental, None)
+        if extracted.fetched:
+            ensure_tables(warehouse, target.mapping.tables)
+            fetched = replace(extracted, landing_run_id=extracted.fetched_landing_run_id)
+            for batch in _mapped_batches(
+                target, landing, fetched, settings.batch_records, fetched_newest, None
+            ):
+                if not batch.records:
+                    continue
+                lock.check()
+                total += upsert_batch(
+                    warehouse,
+                    target.mapping.tables,
+                    batch.mapped,
+                    connection=connection,
+                    entity=entity,
+                    run_id=run_id,
+                    save_cursor=False,
+                )
+                records += batch.records
+                batches += 1
+        done = [
+            *extracted.upserts,
+            *extracted.fetched,
+            *(i for i, _ in extracted.deletes),
+            *extracted.skipped,
+        ]
         with warehouse.begin() as conn:
             if extracted.deletes:
                 marked, children = mark_keys_deleted(
@@ -383,9 +523,25 @@ def run_webhook_load(
         else:
             redact_person(target.connection, warehouse, person, mappings_dir=target.mappings_dir)
         mark_processed(warehouse, [inbox_id])
+    # A webhook for an old record must not make the entity look less fresh.
+    source_at = _newest(
+        state.newest_source_at if state else None, newest.newest, fetched_newest.newest
+    )
+    speed = records_per_second(extracted, time.perf_counter() - started)
+    states.record_success(
+        connection,
+        entity,
+        run_id,
+        records=records,
+        records_per_second=speed,
+        newest_source_at=source_at,
+    )
     # The pages served their purpose (a retried load); the inbox keeps the events until
     # pruned, and landing must not keep personal data a later redaction cannot find.
     LandingStore(warehouse).delete_run(extracted.landing_run_id, connection, entity)
+    if extracted.fetched_landing_run_id:
+        LandingStore(warehouse).delete_run(extracted.fetched_landing_run_id, connection, entity)
+    shown = min(source_at, datetime.now(UTC)) if source_at else None
     return LoadResult(
         records=records,
         upsert=total,
@@ -393,4 +549,11 @@ def run_webhook_load(
         previous_cursor=cursor,
         batches=batches,
         seconds=round(time.perf_counter() - started, 3),
+        records_per_second=speed,
+        newest_source_at=shown.isoformat() if shown else None,
     )
+
+
+def _newest(*stamps: datetime | None) -> datetime | None:
+    known = [stamp for stamp in stamps if stamp is not None]
+    return max(known) if known else None

@@ -122,7 +122,7 @@ class Live:
             instance_ref=self.instance.get_ref(),  # as the daemon: partitions resolve from it
             cursor=self.cursor,
             repository_def=self.defs.get_repository_def(),
-            resources={"warehouse": self.defs.resources["warehouse"]},
+            resources={name: self.defs.resources[name] for name in ("warehouse", "sync_settings")},
         ) as context:
             result = sensor.evaluate_tick(context)
         self.cursor = result.cursor

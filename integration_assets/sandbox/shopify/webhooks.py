@@ -10,6 +10,11 @@ delivery), `X-Shopify-Triggered-At` (when the change triggered it; a retry repea
 Topics: `customers/create|update|delete`, `orders/create|updated|delete`,
 `products/create|update|delete` (note `orders/updated`).
 
+Since API version 2025-01 a customer payload lacks `tags`, `email_marketing_consent`,
+`sms_marketing_consent`, `last_order_id`, `last_order_name`, `total_spent` and
+`orders_count` (https://shopify.dev/changelog/new-customer-s-webhook-and-changes-to-existing-customer-s-webhooks-payload:
+they moved to topics of their own), so the simulator leaves them out of `customers/*`.
+
 Privacy compliance topics (https://shopify.dev/docs/apps/build/privacy-law-compliance) are
 sent when a test asks (`compliance_deliveries`), as Shopify sends them on a merchant's
 request: `customers/redact` with `{shop_id, shop_domain, customer: {id, email, phone},
@@ -37,6 +42,22 @@ if TYPE_CHECKING:
 
 API_VERSION = "2026-10"
 _UPDATE_ACTION = {"customers": "update", "orders": "updated", "products": "update"}
+_CUSTOMER_PAYLOAD_LACKS = (
+    "tags",
+    "email_marketing_consent",
+    "sms_marketing_consent",
+    "last_order_id",
+    "last_order_name",
+    "total_spent",
+    "orders_count",
+)
+"""Left out of customer payloads since 2025-01 (see the module docstring)."""
+
+
+def _payload(entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    if entity != "customers":
+        return record
+    return {k: v for k, v in record.items() if k not in _CUSTOMER_PAYLOAD_LACKS}
 
 
 def _signed_headers(secret: str, body: bytes, fixed: dict[str, str]) -> dict[str, str]:
@@ -57,7 +78,7 @@ def _changes(sim: ShopifySimulator, report: AdvanceReport) -> list[tuple[str, di
                 if not store.exists(index):
                     continue
                 row = Row(index, index, store.version(index), store.updated_at(index))
-                changes.append((f"{entity}/{action}", sim.render(entity, row)))
+                changes.append((f"{entity}/{action}", _payload(entity, sim.render(entity, row))))
         for index in report.deleted[entity]:
             changes.append((f"{entity}/delete", {"id": sim.vendor_id(entity, index)}))
     return changes

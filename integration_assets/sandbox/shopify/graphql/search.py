@@ -142,13 +142,16 @@ def parse_search(simulator: ShopifySimulator, entity: str, query: str | None) ->
         fields |= {"processed_at", "status"}
     clock = simulator.catalog.clock
     ids = simulator.catalog.id_spaces[entity]
+    tokens = _tokens(query)
+    if "OR" in tokens:
+        return _ids_search(simulator, entity, tokens, readable)
     windows = {"created": readable, "updated": Window()}
     index_low, index_high = 0, None
     indices: tuple[int, ...] | None = None
     predicates: list[Predicate] = []
     parsed: list[dict[str, Any]] = []
     warnings: list[dict[str, str]] = []
-    for token in _tokens(query):
+    for token in tokens:
         if token == "AND":
             continue
         if token in ("OR", "NOT") or token.startswith("-"):
@@ -214,6 +217,30 @@ def parse_search(simulator: ShopifySimulator, entity: str, query: str | None) ->
         predicates=tuple(predicates),
     )
     return Search(selection, echo, warnings)
+
+
+def _ids_search(
+    simulator: ShopifySimulator, entity: str, tokens: list[str], readable: Window
+) -> Search:
+    """`id:1 OR id:2 …`, how a client reads named records in one query (Shopify's search
+    syntax ORs terms); `OR` with any other term is not simulated."""
+    ids = simulator.catalog.id_spaces[entity]
+    terms = [token for token in tokens if token != "OR"]
+    matches = [_TERM.match(term) for term in terms]
+    if not all(m and m["field"] == "id" and m["op"] is None for m in matches):
+        # Only `id:` terms are simulated with OR (reading named records).
+        raise GraphQLError(
+            "The sandbox does not simulate `OR` in search queries; use terms joined by AND."
+        )
+    indices = []
+    for match in matches:
+        assert match is not None
+        value = _unquote(match["value"])
+        found = ids.index_of(int(value)) if value.isdigit() else None
+        if found is not None:
+            indices.append(found)
+    echo = {"or": [{"field": "id", "match_all": _unquote(m["value"])} for m in matches if m]}
+    return Search(Selection(created=readable, indices=tuple(sorted(set(indices)))), echo)
 
 
 def _window(op: str | None, moment: float) -> Window:
