@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# pytest-xdist workers for `make test`: more than the cores, since many tests wait on a
+# subprocess (daemon, webserver, run worker) or a socket rather than compute.
+# `--dist worksteal` lets idle workers take queued tests, so a slow test does not finish last.
+# `make test PYTEST_WORKERS=0` runs the suite in one process.
+PYTEST_WORKERS ?= 4
 
 .PHONY: install demo test lint format sandbox bench clean
 
@@ -21,7 +26,7 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,6 +4,10 @@ Each test that asks for `warehouse_url` runs twice, once per backend, against a 
 its own that is dropped afterwards. Postgres is the machine's real server at 127.0.0.1:5432
 (override with `TEST_POSTGRES_URL`); when it is unreachable the Postgres half is skipped
 locally but fails under `CI=true`, so CI can never go green without having tested Postgres.
+
+The suite runs in parallel (`make test`: pytest-xdist workers, each its own process), so
+nothing here is shared between tests: databases get unique names, files live under
+`tmp_path`, and `DAGSTER_HOME` points at a directory of this process's own.
 """
 
 from __future__ import annotations
@@ -64,6 +68,17 @@ def sqlite_url(tmp_path: Path) -> str:
 def warehouse_url(request: pytest.FixtureRequest) -> str:
     """A fresh warehouse, once on SQLite and once on the real Postgres."""
     return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`DAGSTER_HOME` of this test process, so a Dagster instance opened from the environment
+    never lands in the repository's `.dagster_home` (which `make` exports), shared by every
+    xdist worker. Tests that need a particular home still set their own (`monkeypatch`)."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(autouse=True)

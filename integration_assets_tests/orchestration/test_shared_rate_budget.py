@@ -15,8 +15,9 @@ import redis
 from integration_assets.extract.rate_limit import DEFAULT_REDIS_PREFIX, forget_local_buckets
 from integration_assets.sandbox import Sandbox
 from integration_assets_tests.orchestration.harness import SHOP, Deployment, deploy
+from integration_assets_tests.services import redis_test_url
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+REDIS_URL = redis_test_url(9)  # a database per xdist worker: BUCKET is a fixed key
 BUCKET = f"{DEFAULT_REDIS_PREFIX}:shopify:{SHOP}"
 TINY_BUDGET = "    rate_limit: {capacity: 2, refill_per_second: 0.1}\n"
 
