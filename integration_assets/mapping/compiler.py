@@ -255,12 +255,14 @@ class CompiledMapping:
             return None
         return join_key(values)
 
-    def map_records(self, records: Iterable[Any]) -> MappedBatch:
+    def map_records(self, records: Iterable[Any], origins: list[int] | None = None) -> MappedBatch:
         """Map raw records to rows of every table; reject a record whole, with all reasons.
 
         Never raises for bad data: a record that is not a JSON object, or has any field that
         cannot be converted, becomes a `RejectedRecord` (a non-object is kept under the key
-        `value`). Rows keep source order; child rows follow their parent's order.
+        `value`). Rows keep source order; child rows follow their parent's order. With
+        `origins`, the position in `records` of each parent row is appended to it (the quality
+        gate finds the raw record of a row it rejects by it).
         """
         map_parent = self._map_parent
         children = self._children
@@ -268,7 +270,7 @@ class CompiledMapping:
         child_rows: list[list[Row]] = [[] for _ in children]
         rejected: list[RejectedRecord] = []
         errors: list[str] = []  # reused: it is only non-empty for a record being rejected
-        for record in records:
+        for position, record in enumerate(records):
             if type(record) is not dict and not isinstance(record, dict):
                 rejected.append(
                     RejectedRecord(
@@ -285,6 +287,8 @@ class CompiledMapping:
                 errors.clear()
                 continue
             parent_rows.append(row)
+            if origins is not None:
+                origins.append(position)
             if children:
                 for rows, new_rows in zip(child_rows, pending, strict=True):
                     rows.extend(new_rows)

@@ -4,6 +4,9 @@ Two kinds, both vectorised over a batch's frame (True: the row passes; nulls pas
 `required` says whether a value must be there):
 
 - **field checks** (`"quality": {"checks": ["gtin_checksum"]}` on a field) test one column;
+Frames hold decimals and floats as float64 and datetimes as epoch seconds (float64), nulls
+as NaN (see `quality.gate`).
+
 - **entity checks** (`"quality": {"checks": ["updated_after_created"]}` on the entity) test
   rows of the entity's own table, reading other columns of the row and the rows of its
   child tables (each child frame has a `PARENT_POSITION` column: the position of its parent
@@ -147,9 +150,7 @@ def _updated_after_created(frames: BatchFrames, tables: EntityTables) -> pd.Seri
     frame = frames.frame
     first, last = frame[created], frame[updated]
     known = first.notna() & last.notna()
-    passes = pd.Series(True, index=frame.index)
-    passes[known] = pd.to_datetime(last[known], utc=True) >= pd.to_datetime(first[known], utc=True)
-    return passes
+    return ~known | (_as_float(last) >= _as_float(first))
 
 
 _ORDER_COLUMNS = ("total_price", "total_tax", "total_discounts", "total_shipping")
@@ -177,7 +178,9 @@ def _balance_requires(tables: EntityTables) -> str | None:
 
 
 def _as_float(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values.astype(object).where(values.notna(), None), errors="coerce")
+    if values.dtype.kind == "f":
+        return values
+    return pd.to_numeric(values, errors="coerce")
 
 
 def _total_balances(frames: BatchFrames, tables: EntityTables) -> pd.Series:

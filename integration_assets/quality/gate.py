@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -47,7 +48,14 @@ from integration_assets.quality.checks import (
 from integration_assets.quality.formats import FORMATS
 from integration_assets.quality.model import Dimension, FailureCount, ValidationReport
 from integration_assets.quality.rules import FieldRule, QualityRules
-from integration_assets.schema import PARENT_ROW, MappedBatch, RejectedRecord, Row, join_key
+from integration_assets.schema import (
+    PARENT_ROW,
+    ColumnType,
+    MappedBatch,
+    RejectedRecord,
+    Row,
+    join_key,
+)
 
 KEY = "__key"
 """Frame column holding the row's primary key as text (for `unique` and examples)."""
@@ -86,7 +94,25 @@ class BatchVerdict:
         return self.records - len(self.reasons)
 
 
+_NAN = float("nan")
+
+
+def _column_values(rows: Sequence[Row], column: str, kind: ColumnType | None) -> Any:
+    """A frame column of `rows`: decimals as float64 (a cent survives the conversion; ranges
+    and balances are compared within a cent) and datetimes as epoch seconds, because pandas
+    handles neither `Decimal` nor aware `datetime` objects at C speed."""
+    if kind is ColumnType.DECIMAL or kind is ColumnType.FLOAT:
+        values = [row[column] for row in rows]
+        return np.array([_NAN if v is None else float(v) for v in values], dtype=np.float64)
+    if kind is ColumnType.DATETIME:
+        values = [row[column] for row in rows]
+        return np.array([_NAN if v is None else v.timestamp() for v in values], dtype=np.float64)
+    return [row[column] for row in rows]
+
+
 def _as_float(values: pd.Series) -> pd.Series:
+    if values.dtype.kind == "f":
+        return values
     return pd.to_numeric(values, errors="coerce")
 
 
@@ -144,8 +170,9 @@ class _TablePlan:
         self.key_columns = gate.rules.primary_keys[table]
         needed = set()
         for rule in rules:
+            before = len(frame_checks)
             checks = self._field_checks(gate, rule, frame_checks)
-            if not checks and not rule.required:
+            if not checks and not rule.required and len(frame_checks) == before:
                 continue
             needed.add(rule.column)
             columns[rule.column] = pa.Column(nullable=not rule.required, checks=checks)
@@ -167,6 +194,10 @@ class _TablePlan:
                 )
                 self.evaluations[check.dimension] += 1
         self.columns = tuple(sorted(needed))
+        schema = gate.rules.tables.table
+        if schema.name != table:
+            schema = gate.rules.tables.child(table) or schema
+        self.types = {column.name: column.type for column in schema.columns}
         self.schema = pa.DataFrameSchema(columns, checks=frame_checks, strict=False)
         self.active = bool(columns or frame_checks)
 
@@ -210,8 +241,8 @@ class _TablePlan:
     needs_key = False
 
     def frame(self, rows: Sequence[Row], parents: dict[int, int] | None) -> pd.DataFrame:
-        data: dict[str, list[Any]] = {
-            column: [row[column] for row in rows] for column in self.columns
+        data: dict[str, Any] = {
+            column: _column_values(rows, column, self.types.get(column)) for column in self.columns
         }
         if self.needs_key:
             keys = self.key_columns
@@ -266,7 +297,9 @@ class Gate:
         children: dict[str, pd.DataFrame] = {}
         for table, columns in self._child_columns.items():
             rows = batch.rows.get(table, [])
-            data: dict[str, list[Any]] = {c: [row[c] for row in rows] for c in columns}
+            child = self.rules.tables.child(table)
+            types = {column.name: column.type for column in child.columns} if child else {}
+            data: dict[str, Any] = {c: _column_values(rows, c, types.get(c)) for c in columns}
             data[PARENT_POSITION] = [positions[id(row[PARENT_ROW])] for row in rows]
             children[table] = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
         self._frames = BatchFrames(pd.DataFrame(), children)
@@ -300,17 +333,22 @@ class Gate:
         except SchemaErrors as errors:
             cases = errors.failure_cases
         seen: set[tuple[str, int]] = set()
-        for check_name, column, index in zip(
-            cases["check"], cases["column"], cases["index"], strict=True
+        for check_name, column, index, case in zip(
+            cases["check"], cases["column"], cases["index"], cases["failure_case"], strict=True
         ):
-            if index is None or pd.isna(index):
-                continue
-            row_index = int(index)
             if check_name == _NULLABLE_CHECK:
                 meta = plan.nullable_meta.get(column)
             else:
                 meta = plan.meta.get(str(check_name))
-            if meta is None or (str(check_name), row_index) in seen:
+            if meta is None:
+                continue
+            if index is None or pd.isna(index):
+                # Not a failing row but a check that raised: a bug, never bad data.
+                raise RuntimeError(
+                    f"quality check {meta.check!r} of {plan.table} could not run: {case}"
+                )
+            row_index = int(index)
+            if (str(check_name), row_index) in seen:
                 continue
             seen.add((str(check_name), row_index))
             verdict.failed[meta.dimension] += 1

@@ -14,7 +14,8 @@ Three steps, as for a poll:
    url `webhook:inbox/<first>-<last>`), so a failed load is retried from landing like a
    poll's. Deletes and redactions carry only ids: they travel in the result.
 3. **Load** (`run_webhook_load`): under the entity's writer lock, pages are mapped and
-   upserted in batches with the upsert guard; then, in one transaction, delete topics set
+   validated on the entity's quality rules (failing records are quarantined, with no
+   threshold) and upserted in batches with the upsert guard; then, in one transaction, delete topics set
    `_deleted_at` on the named rows and their children (`sync.reconcile.mark_keys_deleted`,
    the code reconciliation uses) and the events are marked processed; redactions run last
    (`sync.redact`) and their events are marked after them (redaction is idempotent, so a
@@ -67,6 +68,7 @@ from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.paths import PathError, build_getter, parse_path
 from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.gate import LoadGate
 from integration_assets.sync.reconcile import mark_keys_deleted
 from integration_assets.sync.redact import redact_everyone, redact_person
 from integration_assets.sync.steps import (
@@ -341,16 +343,21 @@ def run_webhook_load(
         cursor = state.cursor if state else None
         landing = LandingStore(warehouse)
         no_cursor = CursorTracker(None, None)
+        gate = LoadGate(shaped, landing, extracted.landing_run_id, connection, entity)
         for batch in _mapped_batches(
             shaped, landing, extracted, settings.batch_records, no_cursor, None
         ):
             if not batch.records:
                 continue
             lock.check()
+            # Every record passes the entity's quality rules or is quarantined; there is no
+            # threshold: a failing event would otherwise hold up every other one for good.
+            checked = gate.check(batch.mapped, batch.origins)
+            checked.kept.rejected.extend(checked.failed)
             total += upsert_batch(
                 warehouse,
                 mapping.tables,
-                batch.mapped,
+                checked.kept,
                 connection=connection,
                 entity=entity,
                 run_id=run_id,
@@ -393,4 +400,5 @@ def run_webhook_load(
         previous_cursor=cursor,
         batches=batches,
         seconds=round(time.perf_counter() - started, 3),
+        quality=gate.report(),
     )
