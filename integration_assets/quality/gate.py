@@ -425,6 +425,9 @@ class ReportBuilder:
         """One batch's verdict; `keys(position)` gives a failing record's key."""
         self.records += verdict.records
         self.passed += verdict.passed
+        # The mapping's conversion of a record to typed rows is one validity evaluation; it
+        # passed for these (the rejected ones count in `add_rejected`).
+        self.evaluated[Dimension.VALIDITY] += verdict.records
         self.evaluated.update(verdict.evaluated)
         self.failed.update(verdict.failed)
         for position, kinds in verdict.failed_checks.items():

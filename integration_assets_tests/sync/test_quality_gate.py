@@ -10,12 +10,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
 from integration_assets.connectors.connections import get_connection
 from integration_assets.extract import ExtractSettings
 from integration_assets.load.bookkeeping import bookkeeping
+from integration_assets.load.inbox import InboxEvent, ensure_inbox, store_events
 from integration_assets.load.landing import LandingStore
 from integration_assets.load.state import STATUS_FAILED, SyncStateStore
 from integration_assets.load.tables import build_table
@@ -26,6 +28,7 @@ from integration_assets.schema import Row
 from integration_assets.sync.quarantine import replay_quarantine
 from integration_assets.sync.steps import ExtractResult, SyncSettings, run_extract, run_load
 from integration_assets.sync.target import SyncTarget
+from integration_assets.sync.webhooks import run_webhook_extract, run_webhook_load
 from integration_assets_tests.orchestration.harness import KLAVIYO, MAPPINGS, SHOP
 from integration_assets_tests.sync.landed import SHOP as LANDED_SHOP
 from integration_assets_tests.sync.landed import land, raw_customer, shop_target
@@ -244,3 +247,38 @@ def test_an_override_tightening_threshold_and_max_takes_effect(
         "shopify_customers.total_spent: range (accuracy) failed: outside [0, 100], "
         "got Decimal('500.00') (Decimal)"
     ]
+
+
+def test_a_webhook_delivery_breaking_a_rule_is_quarantined_and_the_others_load(
+    warehouse: Warehouse,
+) -> None:
+    ensure_inbox(warehouse)
+    bodies = [
+        {"id": 41, "email": "ada@example.com", "updated_at": T},
+        {"id": 42, "email": "ada-at-example", "updated_at": T},
+    ]
+    store_events(
+        warehouse,
+        [
+            InboxEvent(
+                connection=LANDED_SHOP,
+                vendor="shopify",
+                topic="customers/update",
+                delivery_id=f"delivery-{body['id']}",
+                body=orjson.dumps(body),
+                entity="customers",
+                kind="upsert",
+                record_id=str(body["id"]),
+            )
+            for body in bodies
+        ],
+    )
+    target = shop_target()
+    extracted = run_webhook_extract(target, warehouse, run_id="hook", first_id=1, last_id=10**9)
+
+    loaded = run_webhook_load(target, warehouse, extracted, run_id="hook")
+
+    assert stored_ids(warehouse, target) == {41}
+    assert loaded.quality is not None and (loaded.quality.records, loaded.quality.passed) == (2, 1)
+    (row,) = quarantine(warehouse)
+    assert row["record"] == bodies[1] and "email (validity)" in row["reasons"][0]
