@@ -17,12 +17,21 @@ table, column, check and dimension, and shows the value only when it is not pers
 whole or not at all, as in the mapping. `ReportBuilder` sums the verdicts of a sync's
 batches into a `ValidationReport`.
 
-**Backend: pandas, by measurement.** Validating 100,000 mapped Shopify orders (500k line
-items) with the shipped rules, on this 2-core machine (`bench/validation_backends.py`):
-pandas 0.92 s (frames 0.38 s + Pandera 0.54 s), peak +148 MB; polars 1.31 s (frames
-0.55 s + Pandera 0.76 s), peak +171 MB. Building frames from row dicts dominates either way
-and polars' conversion of `Decimal` objects is slower; pandas also needs no extra
-dependency. Figures are in the module so the choice can be revisited with the same script.
+**Backend: pandas, by measurement.** `python -m bench.validation_backends 100000 3`
+validates 100,000 mapped Shopify orders (~250,000 line items, batches of 10,000, the shipped
+rules) per backend, in turns, each in its own process, on this shared 2-core machine (load
+average 5-8, so wall times swing by 2x; CPU seconds are steadier). Frames are built the same
+way for both (decimals as float64, instants as epoch seconds), and the polars side is a
+leaner schema (no reasons, plain `is_unique`), so it is favoured:
+
+- pandas: wall 1.47-3.50 s over 12 runs (median 2.3 s), CPU 1.28-1.43 s (3 runs); peak
+  RSS +2 MB;
+- polars 2.1 + pandera[polars]: wall 1.20-3.23 s over 12 runs (median 2.1 s), CPU
+  1.13-1.28 s (3 runs); peak RSS +64 MB (the polars runtime itself).
+
+Polars saves about a tenth of the CPU of a step that is itself a small share of the load
+(`bench/validation_throughput.py`), and costs 64 MB, a third of the 200 MB a sync may
+use, plus a dependency: pandas stays (it is a dependency of pandera[pandas] already).
 """
 
 from __future__ import annotations
