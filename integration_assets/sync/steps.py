@@ -465,6 +465,7 @@ def _load_locked(
                 rejected = [*first.mapped.rejected, *checked.failed]
                 _enforce(gate, warehouse, target, run_id, rejected)
                 checked.kept.rejected = rejected
+                lock.check()
                 total = upsert_batch(
                     warehouse,
                     mapping.tables,
@@ -478,12 +479,13 @@ def _load_locked(
                 records, batches = first.records, 1
             else:
                 gate.affordable_failures = int((1 - gate.threshold) * extracted.records) + 1
-                skip = _validation_pass(gate, warehouse, target, run_id, first, batches_iter)
+                skip = _validation_pass(
+                    gate, warehouse, target, run_id, lock, _chain(first, batches_iter)
+                )
                 _enforce(gate, warehouse, target, run_id, [])
                 if gate.overflowed:  # more failures than the threshold allows, yet it passed
                     raise RuntimeError("the quality gate's failing positions overflowed")
-                # The pre-pass's tracker saw every record: the cursor of the upsert pass is
-                # the same, but it is observed again so the pass stays self-contained.
+                # The upsert pass reads every record again, so its tracker starts afresh.
                 tracker = CursorTracker(target.entity.incremental, previous_cursor, ceiling)
                 for batch in _mapped_batches(
                     target, landing, extracted, settings.batch_records, tracker, progress, skip
@@ -575,8 +577,8 @@ def _validation_pass(
     warehouse: Warehouse,
     target: SyncTarget,
     run_id: str,
-    first: _Batch,
-    rest: Iterator[_Batch],
+    lock: HeldLock,
+    batches: Iterator[_Batch],
 ) -> set[Origin]:
     """Validate every batch, quarantine the failing records, return their origins.
 
@@ -585,10 +587,9 @@ def _validation_pass(
     by the threshold, not by the size of the sync).
     """
     skip: set[Origin] = set()
-    records = 0
-    for batch in _chain(first, rest):
+    for batch in batches:
+        lock.check()
         checked = gate.check(batch.mapped, batch.origins)
-        records += batch.records
         gate.quarantined += _quarantine(
             warehouse, target, run_id, [*batch.mapped.rejected, *checked.failed]
         )
