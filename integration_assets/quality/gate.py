@@ -177,10 +177,12 @@ class _TablePlan:
         columns: dict[str, pa.Column] = {}
         frame_checks: list[pa.Check] = []
         self.key_columns = gate.rules.primary_keys[table]
+        self.needs_key = False
+        """Whether the frame carries `KEY` (for `unique`)."""
         needed = set()
         for rule in rules:
             before = len(frame_checks)
-            checks = self._field_checks(gate, rule, frame_checks)
+            checks = self._field_checks(rule, frame_checks)
             if not checks and not rule.required and len(frame_checks) == before:
                 continue
             needed.add(rule.column)
@@ -217,9 +219,8 @@ class _TablePlan:
         self.meta[name] = _CheckMeta(check, dimension, self.table, column, detail, show)
         return name
 
-    def _field_checks(
-        self, gate: Gate, rule: FieldRule, frame_checks: list[pa.Check]
-    ) -> list[pa.Check]:
+    def _field_checks(self, rule: FieldRule, frame_checks: list[pa.Check]) -> list[pa.Check]:
+        """The column checks of `rule`; dataframe-wide ones (`unique`) go to `frame_checks`."""
         show = not rule.sensitive
         checks: list[pa.Check] = []
 
@@ -246,8 +247,6 @@ class _TablePlan:
             self.evaluations[Dimension.VALIDITY] += 1
             self.needs_key = True
         return checks
-
-    needs_key = False
 
     def frame(self, rows: Sequence[Row], parents: dict[int, int] | None) -> pd.DataFrame:
         data: dict[str, Any] = {
