@@ -95,7 +95,10 @@ def test_the_shipped_rules_pass_every_sandbox_record_of_every_entity(
     sandbox: Sandbox, connections: Path, warehouse: Warehouse
 ) -> None:
     settings = SyncSettings(batch_records=25)
-    for name, entities in ((SHOP, ("customers", "orders", "products")), (KLAVIYO, ("profiles", "events"))):
+    for name, entities in (
+        (SHOP, ("customers", "orders", "products")),
+        (KLAVIYO, ("profiles", "events")),
+    ):
         for entity in entities:
             target = SyncTarget(get_connection(name, connections), entity, MAPPINGS)
             extracted = run_extract(target, warehouse, run_id=f"{entity}-1", settings=settings)
