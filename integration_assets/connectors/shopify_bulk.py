@@ -83,7 +83,7 @@ ORDERS_EXPORT_QUERY = (
     "id name number email phone customer { id } "
     "displayFinancialStatus displayFulfillmentStatus currencyCode "
     f"subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} "
-    f"totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} "
+    f"totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }} "
     "tags note cancelReason createdAt updatedAt processedAt closedAt cancelledAt "
     "lineItems { edges { node { "
     "id title variantTitle sku vendor quantity product { id } variant { id } "

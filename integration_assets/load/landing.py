@@ -188,6 +188,14 @@ class LandingStore:
                 return
             last = chunk[-1].page_number
 
+    def page(self, run_id: str, connection: str, entity: str, number: int) -> LandedPage | None:
+        """One landed page by number (the quality gate re-reads the raw records it rejects)."""
+        read_chunk = (
+            self._read_chunk_binary if self._warehouse.dialect == "postgresql" else self._read_chunk
+        )
+        found = read_chunk(run_id, connection, entity, number - 1, 1)
+        return found[0] if found and found[0].page_number == number else None
+
     def _read_chunk(
         self, run_id: str, connection: str, entity: str, after: int | None, limit: int
     ) -> list[LandedPage]:

@@ -21,6 +21,8 @@ from integration_assets.mapping.masking import is_sensitive_name
 from integration_assets.mapping.spec import FieldMapping, MappingSpec, NestedMapping
 from integration_assets.mapping.transforms import TRANSFORMS, Steps, chain, enum_function
 from integration_assets.paths import Getter, PathError, build_getter, parse_path
+from integration_assets.quality.rules import FieldRule, QualityRules
+from integration_assets.quality.settings import QualitySettings
 from integration_assets.schema import (
     ColumnSchema,
     MappedBatch,
@@ -55,6 +57,24 @@ def _plan(field: FieldMapping, key_columns: tuple[str, ...]) -> FieldPlan:
         required=field.required or field.target in key_columns,
         default=None if field.default is None else convert(field.default),
         sensitive=is_sensitive_name(field.target, field.source or ""),
+    )
+
+
+def _field_rule(field: FieldMapping, plan: FieldPlan) -> FieldRule:
+    quality = field.quality
+    if quality is None:
+        return FieldRule(plan.target, plan.column_type, plan.required, sensitive=plan.sensitive)
+    return FieldRule(
+        column=plan.target,
+        type=plan.column_type,
+        required=plan.required,
+        format=quality.format,
+        min=quality.min,
+        max=quality.max,
+        pattern=quality.pattern,
+        unique=quality.unique,
+        checks=tuple(quality.checks),
+        sensitive=plan.sensitive,
     )
 
 
@@ -185,6 +205,27 @@ class CompiledMapping:
         self._key_plans = tuple(
             next(plan for plan in self._plans if plan.target == column) for column in key_columns
         )
+        self.quality: QualitySettings = spec.quality_settings
+        self.quality_rules = self._quality_rules()
+
+    def _quality_rules(self) -> QualityRules:
+        spec = self.spec
+        fields = {spec.table: tuple(map(_field_rule, spec.fields, self._plans))}
+        for entry, table in zip(spec.children, self.own_tables[1:], strict=True):
+            key_columns = tuple(entry.nested.primary_key)
+            fields[table.name] = tuple(
+                _field_rule(field, _plan(field, key_columns)) for field in entry.nested.mappings
+            )
+        return QualityRules(
+            tables=spec.entity_tables(),
+            fields=fields,
+            primary_keys={
+                table.name: table.primary_key if table.parent is None else table.parent_key
+                for table in self.own_tables
+            },
+            entity_checks=tuple(spec.quality.checks) if spec.quality else (),
+            settings=self.quality,
+        )
 
     @property
     def table(self) -> TableSchema:
@@ -214,12 +255,14 @@ class CompiledMapping:
             return None
         return join_key(values)
 
-    def map_records(self, records: Iterable[Any]) -> MappedBatch:
+    def map_records(self, records: Iterable[Any], origins: list[int] | None = None) -> MappedBatch:
         """Map raw records to rows of every table; reject a record whole, with all reasons.
 
         Never raises for bad data: a record that is not a JSON object, or has any field that
         cannot be converted, becomes a `RejectedRecord` (a non-object is kept under the key
-        `value`). Rows keep source order; child rows follow their parent's order.
+        `value`). Rows keep source order; child rows follow their parent's order. With
+        `origins`, the position in `records` of each parent row is appended to it (the quality
+        gate finds the raw record of a row it rejects by it).
         """
         map_parent = self._map_parent
         children = self._children
@@ -227,7 +270,7 @@ class CompiledMapping:
         child_rows: list[list[Row]] = [[] for _ in children]
         rejected: list[RejectedRecord] = []
         errors: list[str] = []  # reused: it is only non-empty for a record being rejected
-        for record in records:
+        for position, record in enumerate(records):
             if type(record) is not dict and not isinstance(record, dict):
                 rejected.append(
                     RejectedRecord(
@@ -244,6 +287,8 @@ class CompiledMapping:
                 errors.clear()
                 continue
             parent_rows.append(row)
+            if origins is not None:
+                origins.append(position)
             if children:
                 for rows, new_rows in zip(child_rows, pending, strict=True):
                     rows.extend(new_rows)

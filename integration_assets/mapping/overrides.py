@@ -6,6 +6,9 @@ An override (`mappings/overrides/<connection>/<entity>.json`) is a partial mappi
 - a `mappings` entry with a `target` patches the base field of that target (only the keys
   it gives), or is added as a new field when the base has no such target;
 - `{"target": "x", "remove": true}` removes field `x`;
+- `quality` blocks (the entity's, and a field's) are merged key by key, nested objects too
+  (`{"quality": {"threshold": 0.9}}` keeps the entity's checks; `{"target": "total_price",
+  "quality": {"max": 5000}}` keeps the field's other rules; `null` drops a rule);
 - an entry with `source` and `nested` patches the child table expanded from that source the
   same way (its own top-level keys replace, its `mappings` patch by target); with
   `"remove": true` (and no `nested`) it removes the child table.
@@ -23,6 +26,17 @@ from typing import Any
 from integration_assets.mapping.errors import Problem
 
 _FIXED_KEYS = ("integration", "entity")
+QUALITY = "quality"
+
+
+def merge_quality(base: Any, patch: Any) -> Any:
+    """`patch` over `base`, object by object: only what the patch names changes."""
+    if not isinstance(base, dict) or not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(base)
+    for key, value in patch.items():
+        merged[key] = merge_quality(base.get(key), value) if key in base else copy.deepcopy(value)
+    return merged
 
 
 class OverrideProblems(ValueError):
@@ -45,7 +59,9 @@ def apply_override(base: dict[str, Any], override: Any) -> dict[str, Any]:
                 Problem(key, f"an override cannot change {key} ({base.get(key)!r} in the base)")
             )
     for key, value in override.items():
-        if key != "mappings":
+        if key == QUALITY:
+            merged[key] = merge_quality(merged.get(key), value)
+        elif key != "mappings":
             merged[key] = copy.deepcopy(value)
     if "mappings" in override:
         merged["mappings"] = _merge_entries(
@@ -110,8 +126,11 @@ def _merge_field(
     changes = {key: copy.deepcopy(value) for key, value in patch.items() if key != "remove"}
     if position is None:
         entries.append(changes)
-    else:
-        entries[position] = {**entries[position], **changes}
+        return
+    entry = entries[position]
+    if QUALITY in changes and isinstance(entry, dict):
+        changes[QUALITY] = merge_quality(entry.get(QUALITY), changes[QUALITY])
+    entries[position] = {**entry, **changes}
 
 
 def _merge_nested(

@@ -16,6 +16,7 @@ is how two APIs of one vendor fill the same column with the same value.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -33,7 +34,22 @@ from pydantic import (
 from integration_assets.mapping.converters import ConversionError, converter_for
 from integration_assets.mapping.transforms import TRANSFORMS, UnknownPolicy
 from integration_assets.paths import parse_path
-from integration_assets.schema import IDENTIFIER_REGEX, METADATA_COLUMNS, ColumnType, is_identifier
+from integration_assets.quality.checks import ENTITY_CHECKS, FIELD_CHECKS, EntityTables
+from integration_assets.quality.formats import FORMATS
+from integration_assets.quality.model import DEFAULT_THRESHOLD
+from integration_assets.quality.settings import (
+    AnomalySettings,
+    DriftSettings,
+    QualitySettings,
+)
+from integration_assets.schema import (
+    IDENTIFIER_REGEX,
+    METADATA_COLUMNS,
+    ColumnSchema,
+    ColumnType,
+    TableSchema,
+    is_identifier,
+)
 
 # The project's identifier rule (`schema.py`), minus a leading '_' (reserved for metadata columns).
 IDENTIFIER_PATTERN = rf"^(?!_){IDENTIFIER_REGEX}$"
@@ -115,6 +131,151 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _registered(kind: str, known: dict[str, Any]) -> Any:
+    def check(value: str) -> str:
+        if value not in known:
+            raise ValueError(f"unknown {kind} {value!r} (known: {', '.join(sorted(known))})")
+        return value
+
+    return Annotated[
+        str,
+        AfterValidator(check),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": sorted(known),
+                "description": "; ".join(
+                    f"{name}: {known[name].description}" for name in sorted(known)
+                ),
+            }
+        ),
+    ]
+
+
+FormatName = _registered("format", FORMATS)
+FieldCheckName = _registered("field check", FIELD_CHECKS)
+EntityCheckName = _registered("entity check", ENTITY_CHECKS)
+_NUMERIC = frozenset({ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.DECIMAL})
+
+
+class FieldQuality(_Model):
+    """A field's quality rules; a record breaking any of them is quarantined, not loaded."""
+
+    format: FormatName | None = Field(  # type: ignore[valid-type]
+        default=None, description="A named format every non-null value must have."
+    )
+    min: float | None = Field(default=None, description="Smallest allowed value (numbers).")
+    max: float | None = Field(default=None, description="Largest allowed value (numbers).")
+    pattern: str | None = Field(
+        default=None, description="Regular expression every non-null value must match whole."
+    )
+    unique: bool = Field(
+        default=False,
+        description="No two different records of a batch share a value (two versions of one "
+        "record may).",
+    )
+    checks: list[FieldCheckName] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="Registered field checks (quality/checks.py)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldQuality:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regex: {exc}") from None
+        _reject_duplicates(list(self.checks), "checks")
+        return self
+
+    def problems_for(self, column: str, column_type: ColumnType) -> list[str]:
+        """What does not fit the column's type (a format on a number, a range on text)."""
+        problems = []
+        text = column_type is ColumnType.STRING
+        if self.format is not None and not text:
+            problems.append(f"format {self.format!r} needs a string column")
+        if self.pattern is not None and not text:
+            problems.append("pattern needs a string column")
+        if (self.min is not None or self.max is not None) and column_type not in _NUMERIC:
+            problems.append("min/max need an integer, float or decimal column")
+        if self.unique and column_type is ColumnType.JSON:
+            problems.append("unique cannot apply to a json column")
+        for name in self.checks:
+            if column_type not in FIELD_CHECKS[name].types:
+                kinds = ", ".join(sorted(kind.value for kind in FIELD_CHECKS[name].types))
+                problems.append(f"check {name!r} needs a {kinds} column")
+        return [
+            f"quality of {column!r}: {problem}, not {column_type.value}" for problem in problems
+        ]
+
+
+_ANOMALY = AnomalySettings()
+_DRIFT = DriftSettings()
+_SETTINGS = QualitySettings()
+
+
+class AnomalyQuality(_Model):
+    """Robust baselines of volume, null rate and distinct count (see quality/settings.py)."""
+
+    sensitivity: float = Field(default=_ANOMALY.sensitivity, gt=0)
+    min_history: int = Field(default=_ANOMALY.min_history, ge=1)
+    seasonal_min_history: int = Field(default=_ANOMALY.seasonal_min_history, ge=1)
+
+
+class DriftQuality(_Model):
+    """Distribution drift against earlier syncs (see quality/settings.py)."""
+
+    psi_threshold: float = Field(default=_DRIFT.psi_threshold, gt=0)
+    wasserstein_threshold: float = Field(default=_DRIFT.wasserstein_threshold, gt=0)
+    js_threshold: float = Field(default=_DRIFT.js_threshold, gt=0, le=1)
+    reference_syncs: int = Field(default=_DRIFT.reference_syncs, ge=1)
+    min_rows: int = Field(default=_DRIFT.min_rows, ge=1)
+    columns: dict[Identifier, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="Per-column threshold, overriding the metric's."
+    )
+    exclude: list[Identifier] = Field(default_factory=list, description="Columns never compared.")
+
+
+class EntityQuality(_Model):
+    """The entity's quality settings: the gate's threshold, its checks, detectors' knobs."""
+
+    threshold: float = Field(
+        default=DEFAULT_THRESHOLD,
+        ge=0,
+        le=1,
+        description="Pass rate under which a sync publishes no row.",
+    )
+    checks: list[EntityCheckName] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="Registered entity checks (quality/checks.py)."
+    )
+    anomaly: AnomalyQuality = Field(default_factory=AnomalyQuality)
+    drift: DriftQuality = Field(default_factory=DriftQuality)
+    score_drop_alert: float = Field(default=_SETTINGS.score_drop_alert, ge=0)
+
+    def settings(self) -> QualitySettings:
+        """As the quality stage reads them."""
+        return QualitySettings(
+            threshold=self.threshold,
+            anomaly=AnomalySettings(
+                sensitivity=self.anomaly.sensitivity,
+                min_history=self.anomaly.min_history,
+                seasonal_min_history=self.anomaly.seasonal_min_history,
+            ),
+            drift=DriftSettings(
+                psi_threshold=self.drift.psi_threshold,
+                wasserstein_threshold=self.drift.wasserstein_threshold,
+                js_threshold=self.drift.js_threshold,
+                reference_syncs=self.drift.reference_syncs,
+                min_rows=self.drift.min_rows,
+                column_thresholds=dict(self.drift.columns),
+                exclude=tuple(self.drift.exclude),
+            ),
+            score_drop_alert=self.score_drop_alert,
+        )
+
+
 class EnumMap(_Model):
     """Vendor values to column values (after any transform), e.g. `UNFULFILLED` → null."""
 
@@ -148,6 +309,9 @@ class FieldMapping(_Model):
     )
     enum: EnumMap | None = Field(
         default=None, description="Maps the (transformed) raw value before conversion."
+    )
+    quality: FieldQuality | None = Field(
+        default=None, description="Rules the mapped value must pass to be loaded."
     )
     description: str = ""
 
@@ -201,6 +365,14 @@ class FieldMapping(_Model):
                     f"transform {last!r} gives {kinds} values; column {self.target!r} is "
                     f"{self.type.value}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _quality_fits_type(self) -> FieldMapping:
+        if self.quality is not None:
+            problems = self.quality.problems_for(self.target, self.type)
+            if problems:
+                raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -295,7 +467,26 @@ class MappingSpec(_Model):
         "overwrites a newer one.",
     )
     description: str = ""
+    quality: EntityQuality | None = Field(
+        default=None, description="The entity's quality gate threshold, checks and detectors."
+    )
     mappings: list[MappingEntry] = Field(min_length=1)
+
+    @property
+    def quality_settings(self) -> QualitySettings:
+        return self.quality.settings() if self.quality is not None else QualitySettings()
+
+    def entity_tables(self) -> EntityTables:
+        """The tables as the quality checks see them (columns and types, no union)."""
+
+        def table(name: str, fields: tuple[FieldMapping, ...] | list[FieldMapping]) -> TableSchema:
+            columns = tuple(ColumnSchema(field.target, field.type) for field in fields)
+            return TableSchema(name=name, columns=columns, primary_key=())
+
+        children = tuple(
+            table(child.nested.table, child.nested.mappings) for child in self.children
+        )
+        return EntityTables(table(self.table, self.fields), children, self.source_updated_at)
 
     @property
     def fields(self) -> tuple[FieldMapping, ...]:
@@ -334,7 +525,25 @@ class MappingSpec(_Model):
                     f"not {types[self.source_updated_at].value}"
                 )
         self._check_children()
+        self._check_quality(targets)
         return self
+
+    def _check_quality(self, targets: list[str]) -> None:
+        if self.quality is None:
+            return
+        _reject_duplicates(list(self.quality.checks), "quality.checks")
+        tables = self.entity_tables()
+        for name in self.quality.checks:
+            problem = ENTITY_CHECKS[name].requires(tables)
+            if problem is not None:
+                raise ValueError(f"quality check {name!r} {problem}")
+        drift = self.quality.drift
+        unknown = sorted((set(drift.columns) | set(drift.exclude)) - set(targets))
+        if unknown:
+            raise ValueError(
+                f"quality.drift names columns the table lacks: {', '.join(unknown)} "
+                f"(targets: {', '.join(targets)})"
+            )
 
     def _check_children(self) -> None:
         _reject_duplicates([child.source for child in self.children], "nested sources")

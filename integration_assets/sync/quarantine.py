@@ -2,7 +2,8 @@
 
 `replay_quarantine` maps each open raw record of a (connection, entity) with the mapping as
 it is now (per-connection override included) and loads those that pass through the same
-guarded `upsert_batch` as a sync, under the same writer lock, resolving their rows in the
+guarded `upsert_batch` as a sync (after the same quality rules: a record that maps but fails
+one stays open with the rules' reasons), under the same writer lock, resolving their rows in the
 same transaction:
 
 - `replayed`: the record loaded (or the warehouse already held exactly it);
@@ -28,6 +29,7 @@ from integration_assets.load.quarantine import RESOLVED_REPLAYED, RESOLVED_STALE
 from integration_assets.load.tables import build_table, ensure_tables
 from integration_assets.load.upsert import upsert_batch
 from integration_assets.load.warehouse import Warehouse
+from integration_assets.quality.gate import Gate, split_batch
 from integration_assets.schema import (
     CONNECTION_COLUMN,
     SOURCE_UPDATED_AT_COLUMN,
@@ -161,6 +163,15 @@ def replay_quarantine(
             for name, table_rows in mapped.rows.items():
                 batch.rows[name].extend(table_rows)
             passed.append((row.id, mapped.rows[mapping.table.name][0]))
+        # Replayed records pass the same quality rules as a sync's, record by record.
+        verdict = Gate(mapping.quality_rules).validate(batch)
+        if verdict.reasons:
+            batch, _ = split_batch(batch, mapping.table.name, verdict.reasons)
+            for position, reasons in verdict.reasons.items():
+                failing[passed[position][0]] = reasons
+            passed = [
+                item for position, item in enumerate(passed) if position not in verdict.reasons
+            ]
         outcome: dict[str, int] = {}
 
         def resolve(conn: Connection) -> None:

@@ -24,14 +24,18 @@ from integration_assets.extract.export import ExportStream
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.landing import LandingStore
 from integration_assets.load.lock import DEFAULT_LOCK_TIMEOUT, HeldLock, writer_lock
+from integration_assets.load.quarantine import quarantine_records
 from integration_assets.load.retention import expire_quarantine
 from integration_assets.load.state import SyncStateStore
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
-from integration_assets.schema import MappedBatch, TableSchema
+from integration_assets.quality.gate import QualityGateError
+from integration_assets.quality.model import ValidationReport
+from integration_assets.schema import PARENT_ROW, MappedBatch, RejectedRecord, TableSchema
 from integration_assets.sync.cursor import CursorTracker, cursor_ceiling
 from integration_assets.sync.failure import failure_message, record_failure_quietly
+from integration_assets.sync.gate import LoadGate, Origin, ValidRowsHook
 from integration_assets.sync.reconcile import ReconcileResult, run_reconcile
 from integration_assets.sync.resume import FRESH, plan_walk
 from integration_assets.sync.target import SyncTarget
@@ -105,6 +109,8 @@ class LoadResult:
     """The sync's records over its extract plus load seconds (as sync state records it)."""
     newest_source_at: str | None = None
     """The newest source timestamp synced (ISO 8601, never after the load ended), for the lag."""
+    quality: ValidationReport | None = None
+    """What the quality gate saw over every batch (None: the load validated nothing)."""
 
 
 def records_per_second(extracted: ExtractResult, load_seconds: float) -> float:
@@ -257,15 +263,34 @@ class _Batch:
 
     def __init__(self, tables: Sequence[TableSchema]) -> None:
         self.mapped = MappedBatch(rows={table.name: [] for table in tables})
+        self.origins: list[Origin] = []
+        """(page number, index in the page) of each row of the entity's own table."""
         self.records = 0
         self.last = False
 
-    def add(self, page: MappedBatch, records: int) -> None:
+    def add(self, page: MappedBatch, records: int, origins: Sequence[Origin]) -> None:
         """Append one page's rows and rejected records."""
         for name, rows in page.rows.items():
             self.mapped.rows[name].extend(rows)
         self.mapped.rejected.extend(page.rejected)
+        self.origins.extend(origins)
         self.records += records
+
+
+def _skipping(page: MappedBatch, table: str, origins: list[Origin], skip: set[Origin]) -> None:
+    """Drop from `page` (in place) the own rows at `skip` positions and their child rows."""
+    own = page.rows[table]
+    dropped = {id(row) for row, origin in zip(own, origins, strict=True) if origin in skip}
+    if not dropped:
+        return
+    kept = [
+        (row, origin) for row, origin in zip(own, origins, strict=True) if id(row) not in dropped
+    ]
+    page.rows[table] = [row for row, _ in kept]
+    origins[:] = [origin for _, origin in kept]
+    for name, rows in page.rows.items():
+        if name != table:
+            page.rows[name] = [row for row in rows if id(row[PARENT_ROW]) not in dropped]
 
 
 def _mapped_batches(
@@ -275,6 +300,7 @@ def _mapped_batches(
     batch_records: int,
     tracker: CursorTracker,
     progress: Progress | None,
+    skip: set[Origin] | None = None,
 ) -> Iterator[_Batch]:
     """Landed records, mapped page by page, in batches of about `batch_records` records.
 
@@ -300,7 +326,13 @@ def _mapped_batches(
             yield batch
             batch = _Batch(mapping.tables)
         tracker.observe(page_records)
-        batch.add(mapping.map_records(page_records), len(page_records))
+        positions: list[int] = []
+        mapped = mapping.map_records(page_records, positions)
+        origins = [(page.page_number, index) for index in positions]
+        if skip is not None:
+            mapped.rejected = []
+            _skipping(mapped, mapping.table.name, origins, skip)
+        batch.add(mapped, len(page_records), origins)
     batch.last = True
     yield batch
 
@@ -342,8 +374,9 @@ def run_load(
     run_id: str,
     settings: SyncSettings | None = None,
     progress: Progress | None = None,
+    on_valid_rows: ValidRowsHook | None = None,
 ) -> LoadResult:
-    """Map landed pages and upsert them in batches; the cursor moves with the last batch.
+    """Map landed pages, gate them on quality, upsert them; the cursor moves with the last batch.
 
     Every batch is one transaction (rows, child rows, quarantined records). The cursor is
     written only in the final batch's transaction, so a crash anywhere leaves the cursor where
@@ -353,6 +386,18 @@ def run_load(
     saved cursor is read only once it is held, so two loads never interleave and the cursor
     never moves backwards; a second load waits up to `settings.lock_timeout`, then raises
     `SyncBusyError` having written nothing.
+
+    **Quality gate.** Every mapped batch is validated with the entity's rules (see
+    `quality/gate.py`): a record failing any rule goes to the quarantine with its raw form
+    and every reason, never to the warehouse. When the sync's pass rate (records that
+    passed over records read, mapping rejects counting as failed) is under the entity's
+    threshold, the load publishes no row in any batch, keeps the cursor where it was,
+    keeps what it quarantined, and raises `QualityGateError`. A load of one batch (the
+    usual incremental sync) validates and upserts in one pass; a longer one first validates
+    every batch (quarantining as it goes and remembering the failing rows' positions),
+    decides, and only then maps the pages again to upsert, skipping those positions.
+    `on_valid_rows` is called once per validated batch with the rows of the entity's own
+    table that passed (for profiling).
     """
     settings = settings or SyncSettings()
     with writer_lock(
@@ -366,7 +411,9 @@ def run_load(
             target.entity_name,
         ),
     ) as lock:
-        return _load_locked(target, warehouse, extracted, run_id, settings, progress, lock)
+        return _load_locked(
+            target, warehouse, extracted, run_id, settings, progress, lock, on_valid_rows
+        )
 
 
 def _load_locked(
@@ -377,6 +424,7 @@ def _load_locked(
     settings: SyncSettings,
     progress: Progress | None,
     lock: HeldLock,
+    on_valid_rows: ValidRowsHook | None = None,
 ) -> LoadResult:
     started = time.perf_counter()
     ensure_bookkeeping(warehouse)
@@ -396,6 +444,14 @@ def _load_locked(
     )
     tracker = CursorTracker(target.entity.incremental, previous_cursor, ceiling)
 
+    gate = LoadGate(
+        target,
+        landing,
+        extracted.landing_run_id,
+        extracted.connection,
+        extracted.entity,
+        on_valid_rows,
+    )
     total = UpsertResult()
     records = batches = 0
     try:
@@ -403,20 +459,51 @@ def _load_locked(
             batches_iter = _mapped_batches(
                 target, landing, extracted, settings.batch_records, tracker, progress
             )
-            for batch in batches_iter:
+            first = next(batches_iter)
+            if first.last:  # the whole sync is one batch: validate and upsert in one pass
+                checked = gate.check(first.mapped, first.origins)
+                rejected = [*first.mapped.rejected, *checked.failed]
+                _enforce(gate, warehouse, target, run_id, rejected)
+                checked.kept.rejected = rejected
                 lock.check()
-                total += upsert_batch(
+                total = upsert_batch(
                     warehouse,
                     mapping.tables,
-                    batch.mapped,
+                    checked.kept,
                     connection=target.connection.name,
                     entity=target.entity_name,
                     run_id=run_id,
                     cursor=tracker.cursor,
-                    save_cursor=batch.last,
+                    save_cursor=True,
                 )
-                records += batch.records
-                batches += 1
+                records, batches = first.records, 1
+            else:
+                gate.affordable_failures = int((1 - gate.threshold) * extracted.records) + 1
+                skip = _validation_pass(
+                    gate, warehouse, target, run_id, lock, _chain(first, batches_iter)
+                )
+                _enforce(gate, warehouse, target, run_id, [])
+                if gate.overflowed:  # more failures than the threshold allows, yet it passed
+                    raise RuntimeError("the quality gate's failing positions overflowed")
+                # The upsert pass reads every record again, so its tracker starts afresh.
+                tracker = CursorTracker(target.entity.incremental, previous_cursor, ceiling)
+                for batch in _mapped_batches(
+                    target, landing, extracted, settings.batch_records, tracker, progress, skip
+                ):
+                    lock.check()
+                    total += upsert_batch(
+                        warehouse,
+                        mapping.tables,
+                        batch.mapped,
+                        connection=target.connection.name,
+                        entity=target.entity_name,
+                        run_id=run_id,
+                        cursor=tracker.cursor,
+                        save_cursor=batch.last,
+                    )
+                    records += batch.records
+                    batches += 1
+                total = UpsertResult(total.tables, total.quarantined + gate.quarantined)
     except BaseException as exc:
         record_failure_quietly(
             warehouse, partial(_record_failure, warehouse, target, run_id, exc), "load"
@@ -448,4 +535,71 @@ def _load_locked(
         reconciled=reconciled,
         records_per_second=speed,
         newest_source_at=newest.isoformat() if newest else None,
+        quality=gate.report(),
     )
+
+
+def _quarantine(
+    warehouse: Warehouse, target: SyncTarget, run_id: str, rejected: Sequence[RejectedRecord]
+) -> int:
+    """Quarantine `rejected` in a transaction of its own (it outlives a failed gate)."""
+    if not rejected:
+        return 0
+    with warehouse.begin() as conn:
+        return quarantine_records(
+            conn,
+            warehouse.dialect,
+            rejected,
+            tenant=target.connection.name,
+            entity=target.entity_name,
+            run_id=run_id,
+        )
+
+
+def _enforce(
+    gate: LoadGate,
+    warehouse: Warehouse,
+    target: SyncTarget,
+    run_id: str,
+    rejected: Sequence[RejectedRecord],
+) -> None:
+    """Raise `QualityGateError` when the sync is under its threshold, after quarantining
+    `rejected` (the failing records not yet written)."""
+    report = gate.report()
+    if report.gate_passed:
+        return
+    _quarantine(warehouse, target, run_id, rejected)
+    raise QualityGateError(target.connection.name, target.entity_name, report)
+
+
+def _validation_pass(
+    gate: LoadGate,
+    warehouse: Warehouse,
+    target: SyncTarget,
+    run_id: str,
+    lock: HeldLock,
+    batches: Iterator[_Batch],
+) -> set[Origin]:
+    """Validate every batch, quarantine the failing records, return their origins.
+
+    Only as many origins are kept as the gate can afford to fail: past that the sync fails
+    the gate whatever comes next, so no upsert pass will need them (memory stays bounded
+    by the threshold, not by the size of the sync).
+    """
+    skip: set[Origin] = set()
+    for batch in batches:
+        lock.check()
+        checked = gate.check(batch.mapped, batch.origins)
+        gate.quarantined += _quarantine(
+            warehouse, target, run_id, [*batch.mapped.rejected, *checked.failed]
+        )
+        if len(skip) + len(checked.failed_origins) <= gate.affordable_failures:
+            skip.update(checked.failed_origins)
+        else:
+            gate.overflowed = True
+    return skip
+
+
+def _chain(first: _Batch, rest: Iterator[_Batch]) -> Iterator[_Batch]:
+    yield first
+    yield from rest

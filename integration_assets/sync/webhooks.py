@@ -14,7 +14,8 @@ Three steps, as for a poll:
    url `webhook:inbox/<first>-<last>`), so a failed load is retried from landing like a
    poll's. Deletes and redactions carry only ids: they travel in the result.
 3. **Load** (`run_webhook_load`): under the entity's writer lock, pages are mapped and
-   upserted in batches with the upsert guard; then, in one transaction, delete topics set
+   validated on the entity's quality rules (failing records are quarantined, with no
+   threshold) and upserted in batches with the upsert guard; then, in one transaction, delete topics set
    `_deleted_at` on the named rows and their children (`sync.reconcile.mark_keys_deleted`,
    the code reconciliation uses) and the events are marked processed; redactions run last
    (`sync.redact`) and their events are marked after them (redaction is idempotent, so a
@@ -83,6 +84,7 @@ from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.paths import PathError, build_getter, parse_path
 from integration_assets.sync.cursor import CursorTracker
+from integration_assets.sync.gate import LoadGate
 from integration_assets.sync.reconcile import mark_keys_deleted
 from integration_assets.sync.redact import redact_everyone, redact_person
 from integration_assets.sync.steps import (
@@ -454,16 +456,21 @@ def run_webhook_load(
         landing = LandingStore(warehouse)
         # Follows the newest source timestamp only: its cursor is never saved.
         newest = CursorTracker(shaped.entity.incremental, None)
+        gate = LoadGate(shaped, landing, extracted.landing_run_id, connection, entity)
         for batch in _mapped_batches(
             shaped, landing, extracted, settings.batch_records, newest, None
         ):
             if not batch.records:
                 continue
             lock.check()
+            # Every record passes the entity's quality rules or is quarantined; there is no
+            # threshold: a failing event would otherwise hold up every other one for good.
+            checked = gate.check(batch.mapped, batch.origins)
+            checked.kept.rejected.extend(checked.failed)
             total += upsert_batch(
                 warehouse,
                 mapping.tables,
-                batch.mapped,
+                checked.kept,
                 connection=connection,
                 entity=entity,
                 run_id=run_id,
@@ -476,16 +483,22 @@ def run_webhook_load(
         if extracted.fetched:
             ensure_tables(warehouse, target.mapping.tables)
             fetched = replace(extracted, landing_run_id=extracted.fetched_landing_run_id)
+            fetched_gate = LoadGate(
+                target, landing, extracted.fetched_landing_run_id, connection, entity
+            )
+            fetched_gate.builder = gate.builder  # one report for the whole webhook load
             for batch in _mapped_batches(
                 target, landing, fetched, settings.batch_records, fetched_newest, None
             ):
                 if not batch.records:
                     continue
                 lock.check()
+                checked = fetched_gate.check(batch.mapped, batch.origins)
+                checked.kept.rejected.extend(checked.failed)
                 total += upsert_batch(
                     warehouse,
                     target.mapping.tables,
-                    batch.mapped,
+                    checked.kept,
                     connection=connection,
                     entity=entity,
                     run_id=run_id,
@@ -551,6 +564,7 @@ def run_webhook_load(
         seconds=round(time.perf_counter() - started, 3),
         records_per_second=speed,
         newest_source_at=shown.isoformat() if shown else None,
+        quality=gate.report(),
     )
 
 

@@ -30,8 +30,12 @@ from integration_assets_tests.sync.landed import land, raw_customer, shop_target
 from integration_assets_tests.sync.test_replay_from_landing import copy_mappings_with_override
 
 SETTINGS = SyncSettings(batch_records=100)
-# A mistake in an override: orders_count read from total_spent ("12.50" is no integer).
-WRONG_SOURCE = {"mappings": [{"target": "orders_count", "source": "total_spent"}]}
+# A mistake in an override: orders_count read from total_spent ("12.50" is no integer). Its
+# threshold 0 lets such a sync publish what passes (the gate's own stories are elsewhere).
+WRONG_SOURCE = {
+    "quality": {"threshold": 0},
+    "mappings": [{"target": "orders_count", "source": "total_spent"}],
+}
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_drifted_records_are_quarantined_once_however_often_they_are_read(
 ) -> None:
     deployment = deploy(tmp_path, sandbox, warehouse_url, monkeypatch)
     target = SyncTarget(get_connection(SHOP, deployment.connections_path), "customers", MAPPINGS)
-    sandbox.shopify.set_faults(type_drift=0.2)
+    sandbox.shopify.set_faults(type_drift=0.03)  # under the 5% the quality gate allows
 
     extracted, first = sync(target, warehouse, "run-1")
     drifted = first.upsert.quarantined
