@@ -6,7 +6,7 @@ vendor. The ops only translate between Dagster and `integration_assets.sync`.
 
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckResult,
@@ -16,6 +16,7 @@ from dagster import (
     Backoff,
     Config,
     DagsterInstance,
+    Failure,
     In,
     Jitter,
     MetadataValue,
@@ -49,11 +50,13 @@ from integration_assets.orchestration.resources import (
     WarehouseResource,
 )
 from integration_assets.orchestration.timeliness import measure
+from integration_assets.quality.gate import QualityGateError
 from integration_assets.quality.model import Assessment
 from integration_assets.retry_budget import DEFAULT_BUDGET
 from integration_assets.schema import METADATA
 from integration_assets.schema import TableSchema as WarehouseTable
-from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract, run_load
+from integration_assets.sync.assess import load_and_assess
+from integration_assets.sync.steps import ExtractResult, LoadResult, run_extract
 from integration_assets.sync.webhooks import WebhookExtract, run_webhook_extract, run_webhook_load
 
 DEFAULT_RETRY_POLICY = RetryPolicy(
@@ -202,6 +205,7 @@ def build_sync_asset(
                     run_id=context.run_id,
                     first_id=config.webhook_first_id,
                     last_id=config.webhook_last_id,
+                    settings=sync_settings.settings().extract,
                 )
             else:
                 result = run_extract(
@@ -230,22 +234,35 @@ def build_sync_asset(
         connections: ConnectionsResource,
         sync_settings: SyncSettingsResource,
     ) -> Iterator[Output | AssetCheckResult]:
-        with fail_fast_on_permanent_errors():
-            target = connections.target(context.partition_key, entity.name)
-            settings = sync_settings.settings()
-            if isinstance(extracted, WebhookExtract):
-                loaded = run_webhook_load(
-                    target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
-                )
-            else:
-                loaded = run_load(
-                    target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
-                )
-        # Quality seam, None until the gate is wired: run_load(..., on_valid_rows=<profiler>);
-        # on `QualityGateError`, `yield from report_quality(<its assessment>)` (records the
-        # checks, then fails the step without retries); else `assess_sync` of
-        # `loaded.quality`, its timeliness inputs from `sync_timeliness`.
         assessment: Assessment | None = None
+        try:
+            with fail_fast_on_permanent_errors():
+                target = connections.target(context.partition_key, entity.name)
+                settings = sync_settings.settings()
+                if isinstance(extracted, WebhookExtract):
+                    # Each delivery is gated record by record; no sync-level assessment.
+                    loaded = run_webhook_load(
+                        target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
+                    )
+                else:
+                    since, allowed = sync_timeliness(
+                        context.instance, vendor, entity.name, target.connection, datetime.now(UTC)
+                    )
+                    loaded, assessment = load_and_assess(
+                        target,
+                        warehouse.get(),
+                        extracted,
+                        run_id=context.run_id,
+                        settings=settings,
+                        minutes_since_previous_sync=since,
+                        allowed_minutes=allowed,
+                    )
+        except QualityGateError as stopped:
+            # Records the checks (the blocking one failed), then fails without retries.
+            yield from report_quality(stopped.assessment)
+            raise Failure(
+                description=f"QualityGateError: {stopped}", allow_retries=False
+            ) from stopped
         table = target.mapping.tables[0]  # the connection's override may rename it
         rows = row_count(warehouse.get(), table, target.connection.name)
         inbox = pending_inbox(warehouse.get()).get((target.connection.name, entity.name), 0)

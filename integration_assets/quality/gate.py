@@ -55,7 +55,7 @@ from integration_assets.quality.checks import (
     BatchFrames,
 )
 from integration_assets.quality.formats import FORMATS
-from integration_assets.quality.model import Dimension, FailureCount, ValidationReport
+from integration_assets.quality.model import Assessment, Dimension, FailureCount, ValidationReport
 from integration_assets.quality.rules import FieldRule, QualityRules
 from integration_assets.schema import (
     PARENT_ROW,
@@ -475,6 +475,8 @@ class QualityGateError(RuntimeError):
         self.connection = connection
         self.entity = entity
         self.report = report
+        self.assessment: Assessment | None = None
+        """Set by `sync.assess.load_and_assess`: the stopped sync's stored assessment."""
         top = "; ".join(
             f"{failure.check} on {failure.column or entity} ({failure.dimension.value}) "
             f"x{failure.count}"
