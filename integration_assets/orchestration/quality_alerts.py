@@ -33,6 +33,8 @@ from integration_assets.alerts.lateness import Lateness, judge_lateness
 from integration_assets.alerts.quality import QualityAlerts, SettingsLookup
 from integration_assets.alerts.routing import sink_from_env
 from integration_assets.alerts.sinks import AlertSink
+from integration_assets.connectors.connections import ConnectionsFileError
+from integration_assets.mapping.errors import MappingError
 from integration_assets.orchestration.resources import ConnectionsResource, WarehouseResource
 from integration_assets.orchestration.schedules import LoadConnections
 from integration_assets.orchestration.timeliness import measure
@@ -49,14 +51,15 @@ def _now() -> datetime:
 
 
 def entity_settings(connections: ConnectionsResource) -> SettingsLookup:
-    """Each (connection, entity)'s quality settings, for the score-drop rule.
-
-    Seam: once mappings carry their quality block (`CompiledMapping.quality`), this returns
-    `connections.target(connection, entity).mapping.quality`; until then the defaults.
-    """
+    """Each (connection, entity)'s quality settings (its mapping's, override included), for
+    the score-drop rule. A connection or mapping that no longer loads falls back to the
+    defaults: its alert still goes out, and its own syncs report the broken configuration."""
 
     def lookup(connection: str, entity: str) -> QualitySettings:
-        return QualitySettings()
+        try:
+            return connections.target(connection, entity).mapping.quality
+        except (ConnectionsFileError, MappingError):
+            return QualitySettings()
 
     return lookup
 

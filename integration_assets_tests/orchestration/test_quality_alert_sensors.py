@@ -5,6 +5,7 @@ by the failure sensor to the quality alerts (one alert, not two)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,12 +33,15 @@ from integration_assets.orchestration.quality_alerts import (
     LATE_SENSOR,
     QUALITY_SENSOR,
     build_quality_alert_sensors,
+    entity_settings,
 )
 from integration_assets.orchestration.resources import ConnectionsResource, WarehouseResource
 from integration_assets.orchestration.schedules import CONNECTION_TAG
+from integration_assets.quality.settings import QualitySettings
 from integration_assets_tests.alerts.quality_history import QualityHistory
 from integration_assets_tests.alerts.slack_endpoint import SlackEndpoint, slack_endpoint
 from integration_assets_tests.orchestration.gate_assets import sync_assets
+from integration_assets_tests.orchestration.harness import MAPPINGS
 from integration_assets_tests.orchestration.quality_samples import bad_sync
 
 BASE = "https://dagster.example.internal"
@@ -245,3 +249,27 @@ def test_a_run_the_gate_stopped_is_alerted_by_the_quality_sensor_not_the_failure
         f"run {result.run_id} was stopped by the quality gate: alerted by the quality_alerts sensor"
     )
     assert slack.posts == []
+
+
+def test_the_score_drop_rule_reads_each_connections_own_mapping_settings(tmp_path: Path) -> None:
+    """An override's `score_drop_alert` is the one the quality alerts apply to that shop; a
+    connection the file no longer has gets the defaults (its alert still goes out)."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    override = mappings / "overrides" / "strict-shop" / "orders.json"
+    override.parent.mkdir(parents=True)
+    override.write_text('{"quality": {"score_drop_alert": 2.5, "threshold": 0.99}}')
+    connections = tmp_path / "connections.yaml"
+    connections.write_text(
+        "connections:\n"
+        "  - name: strict-shop\n"
+        "    vendor: shopify\n"
+        "    base_url: http://127.0.0.1:9\n"
+        "    secrets: {access_token: IA_UNUSED_TOKEN}\n"
+        "    entities: {orders: hourly}\n"
+    )
+    lookup = entity_settings(ConnectionsResource(path=str(connections), mappings_dir=str(mappings)))
+
+    strict = lookup("strict-shop", "orders")
+    assert (strict.score_drop_alert, strict.threshold) == (2.5, 0.99)
+    assert lookup("gone-shop", "orders") == QualitySettings()
