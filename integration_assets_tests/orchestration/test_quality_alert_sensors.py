@@ -251,9 +251,8 @@ def test_a_run_the_gate_stopped_is_alerted_by_the_quality_sensor_not_the_failure
     assert slack.posts == []
 
 
-def test_the_score_drop_rule_reads_each_connections_own_mapping_settings(tmp_path: Path) -> None:
-    """An override's `score_drop_alert` is the one the quality alerts apply to that shop; a
-    connection the file no longer has gets the defaults (its alert still goes out)."""
+def _strict_shop(tmp_path: Path) -> tuple[ConnectionsResource, Path]:
+    """A connection whose orders override the quality settings; the resource and the override."""
     mappings = tmp_path / "mappings"
     shutil.copytree(MAPPINGS, mappings)
     override = mappings / "overrides" / "strict-shop" / "orders.json"
@@ -268,8 +267,31 @@ def test_the_score_drop_rule_reads_each_connections_own_mapping_settings(tmp_pat
         "    secrets: {access_token: IA_UNUSED_TOKEN}\n"
         "    entities: {orders: hourly}\n"
     )
-    lookup = entity_settings(ConnectionsResource(path=str(connections), mappings_dir=str(mappings)))
+    return ConnectionsResource(path=str(connections), mappings_dir=str(mappings)), override
+
+
+def test_the_score_drop_rule_reads_each_connections_own_mapping_settings(tmp_path: Path) -> None:
+    """An override's `score_drop_alert` is the one the quality alerts apply to that shop; a
+    connection the file no longer has gets the defaults (its alert still goes out)."""
+    resource, _ = _strict_shop(tmp_path)
+    lookup = entity_settings(resource)
 
     strict = lookup("strict-shop", "orders")
     assert (strict.score_drop_alert, strict.threshold) == (2.5, 0.99)
     assert lookup("gone-shop", "orders") == QualitySettings()
+
+
+def test_one_evaluation_reads_an_entitys_settings_once_and_the_next_reads_them_again(
+    tmp_path: Path,
+) -> None:
+    """A tick judging a day of hourly syncs of one entity loads its connection and compiles its
+    mapping once, not once per row; an override edited meanwhile counts from the next tick
+    (the sensor makes a new lookup at each evaluation)."""
+    resource, override = _strict_shop(tmp_path)
+    lookup = entity_settings(resource)
+    first = lookup("strict-shop", "orders")
+
+    override.write_text('{"quality": {"score_drop_alert": 7.5, "threshold": 0.99}}')
+
+    assert lookup("strict-shop", "orders") is first
+    assert entity_settings(resource)("strict-shop", "orders").score_drop_alert == 7.5
