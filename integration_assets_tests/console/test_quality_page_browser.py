@@ -84,7 +84,17 @@ def warehouse(sqlite_url: str) -> Iterator[Warehouse]:
     quarantine(
         chosen,
         "customers",
-        [rejected(customer(9000 + n), OLD_RULE) for n in range(3)]
+        # Three people: the shipped rules hold every customer's email unique.
+        [
+            rejected(
+                customer(
+                    9000 + n,
+                    defaultEmailAddress={"emailAddress": f"ada.{n}@example.com"},
+                ),
+                OLD_RULE,
+            )
+            for n in range(3)
+        ]
         + [rejected(customer(8000, updatedAt=None), STILL_BAD)],
     )
     yield chosen
