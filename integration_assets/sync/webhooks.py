@@ -60,7 +60,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,7 +77,7 @@ from integration_assets.load.inbox import (
     pending_in_range,
 )
 from integration_assets.load.landing import WEBHOOK_URL_PREFIX, LandingStore
-from integration_assets.load.lock import writer_lock
+from integration_assets.load.lock import HeldLock, writer_lock
 from integration_assets.load.state import SyncStateStore
 from integration_assets.load.tables import ensure_tables
 from integration_assets.load.upsert import UpsertResult, upsert_batch
@@ -429,6 +429,59 @@ def run_webhook_extract(
     )
 
 
+@dataclass
+class _Upserted:
+    """What the gated upserts of a webhook load wrote, summed over its batches."""
+
+    upsert: UpsertResult = field(default_factory=UpsertResult)
+    records: int = 0
+    batches: int = 0
+
+    def __iadd__(self, other: _Upserted) -> _Upserted:
+        self.upsert += other.upsert
+        self.records += other.records
+        self.batches += other.batches
+        return self
+
+
+def _gated_upserts(
+    target: SyncTarget,
+    warehouse: Warehouse,
+    landing: LandingStore,
+    extracted: ExtractResult,
+    gate: LoadGate,
+    newest: CursorTracker,
+    lock: HeldLock,
+    run_id: str,
+    settings: SyncSettings,
+) -> _Upserted:
+    """Upsert the landed records of `extracted` batch by batch, each record through `gate`.
+
+    Every record passes the entity's quality rules or is quarantined; there is no threshold:
+    a failing event would otherwise hold up every other one for good. The cursor is never
+    saved (see the module docstring).
+    """
+    done = _Upserted()
+    for batch in _mapped_batches(target, landing, extracted, settings.batch_records, newest, None):
+        if not batch.records:
+            continue
+        lock.check()
+        checked = gate.check(batch.mapped, batch.origins)
+        checked.kept.rejected.extend(checked.failed)
+        done.upsert += upsert_batch(
+            warehouse,
+            target.mapping.tables,
+            checked.kept,
+            connection=target.connection.name,
+            entity=target.entity_name,
+            run_id=run_id,
+            save_cursor=False,
+        )
+        done.records += batch.records
+        done.batches += 1
+    return done
+
+
 def run_webhook_load(
     target: SyncTarget,
     warehouse: Warehouse,
@@ -445,8 +498,6 @@ def run_webhook_load(
     shaped = payload_target(target)
     mapping = shaped.mapping
     connection, entity = target.connection.name, target.entity_name
-    total = UpsertResult()
-    records = batches = 0
     with writer_lock(warehouse, connection, entity, timeout=settings.lock_timeout) as lock:
         ensure_bookkeeping(warehouse)
         ensure_tables(warehouse, mapping.tables)
@@ -457,27 +508,9 @@ def run_webhook_load(
         # Follows the newest source timestamp only: its cursor is never saved.
         newest = CursorTracker(shaped.entity.incremental, None)
         gate = LoadGate(shaped, landing, extracted.landing_run_id, connection, entity)
-        for batch in _mapped_batches(
-            shaped, landing, extracted, settings.batch_records, newest, None
-        ):
-            if not batch.records:
-                continue
-            lock.check()
-            # Every record passes the entity's quality rules or is quarantined; there is no
-            # threshold: a failing event would otherwise hold up every other one for good.
-            checked = gate.check(batch.mapped, batch.origins)
-            checked.kept.rejected.extend(checked.failed)
-            total += upsert_batch(
-                warehouse,
-                mapping.tables,
-                checked.kept,
-                connection=connection,
-                entity=entity,
-                run_id=run_id,
-                save_cursor=False,
-            )
-            records += batch.records
-            batches += 1
+        loaded = _gated_upserts(
+            shaped, warehouse, landing, extracted, gate, newest, lock, run_id, settings
+        )
         # Records fetched by id are pages of the connection's own API: its mapping, as a poll.
         fetched_newest = CursorTracker(target.entity.incremental, None)
         if extracted.fetched:
@@ -487,25 +520,18 @@ def run_webhook_load(
                 target, landing, extracted.fetched_landing_run_id, connection, entity
             )
             fetched_gate.builder = gate.builder  # one report for the whole webhook load
-            for batch in _mapped_batches(
-                target, landing, fetched, settings.batch_records, fetched_newest, None
-            ):
-                if not batch.records:
-                    continue
-                lock.check()
-                checked = fetched_gate.check(batch.mapped, batch.origins)
-                checked.kept.rejected.extend(checked.failed)
-                total += upsert_batch(
-                    warehouse,
-                    target.mapping.tables,
-                    checked.kept,
-                    connection=connection,
-                    entity=entity,
-                    run_id=run_id,
-                    save_cursor=False,
-                )
-                records += batch.records
-                batches += 1
+            loaded += _gated_upserts(
+                target,
+                warehouse,
+                landing,
+                fetched,
+                fetched_gate,
+                fetched_newest,
+                lock,
+                run_id,
+                settings,
+            )
+        total, records, batches = loaded.upsert, loaded.records, loaded.batches
         done = [
             *extracted.upserts,
             *extracted.fetched,
