@@ -113,6 +113,28 @@ def test_an_order_total_balances_against_its_lines_tax_shipping_and_discounts() 
     assert result.tolist() == [True, False, True, True, True]
 
 
+def test_a_tax_inclusive_shops_order_balances_without_adding_its_tax_again() -> None:
+    """A shop in the EU, the UK or Australia shows prices with VAT in them (Shopify's
+    `taxes_included`): the order's total is its lines plus shipping minus discounts, and
+    `total_tax` is the part of it that is tax. Such an order is right, not unbalanced."""
+    tables = EntityTables(ORDERS, (LINES,), None)
+    orders = pd.DataFrame(
+        {
+            # one 119.00 item with 19% VAT inside (19.00), 4.90 shipping (0.78 VAT inside)
+            "total_price": [123.90, 143.68],
+            "total_tax": [19.78, 19.78],
+            "total_discounts": [0.0, 0.0],
+            "total_shipping": [4.90, 4.90],
+        }
+    )
+    lines = pd.DataFrame({"price": [119.0, 119.0], "quantity": [1, 1], PARENT_POSITION: [0, 1]})
+    result = ENTITY_CHECKS["order_total_balances"].test(
+        BatchFrames(orders, {"lines": lines}), tables
+    )
+    # tax included in the prices, and tax added on top: both balance
+    assert result.tolist() == [True, True]
+
+
 @pytest.mark.parametrize("missing", ["total_shipping", "lines"])
 def test_order_total_balances_names_what_the_mapping_lacks(missing: str) -> None:
     columns = {column.name: column.type for column in ORDERS.columns if column.name != missing}
