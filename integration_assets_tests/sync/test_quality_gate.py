@@ -287,3 +287,33 @@ def test_a_webhook_delivery_breaking_a_rule_is_quarantined_and_the_others_load(
     assert loaded.quality is not None and (loaded.quality.records, loaded.quality.passed) == (2, 1)
     (row,) = quarantine(warehouse)
     assert row["record"] == bodies[1] and "email (validity)" in row["reasons"][0]
+
+
+LATER = "2024-05-01T11:00:00Z"
+
+
+@pytest.mark.parametrize("batch_records", [100, 10], ids=["one batch", "many batches"])
+def test_a_records_newer_version_failing_stays_quarantined_though_an_older_one_passed(
+    warehouse: Warehouse, batch_records: int
+) -> None:
+    """Customer 7 was changed during the extract: read at 10:00 with a good e-mail and again
+    at 11:00 with a broken one. The older version loading must not resolve the newer one's
+    quarantine row as superseded, or the 11:00 change is neither loaded nor open in the
+    quarantine, and the cursor has moved past it."""
+    records = good(40)
+    newer = raw_customer(7, LATER, email="seven-at-example", phone="+14155550007")
+    pages = [records[start : start + 5] for start in range(0, 40, 5)] + [[newer]]
+    extracted = land_pages(warehouse, "twice", pages)
+
+    run_load(
+        shop_target(),
+        warehouse,
+        extracted,
+        run_id="twice",
+        settings=SyncSettings(batch_records=batch_records),
+    )
+
+    (row,) = quarantine(warehouse)
+    assert row["record_key"] == "7" and row["record"] == newer
+    assert row["resolved_at"] is None  # still open: a fixed mapping's replay will load it
+    assert set(range(1, 41)) - {7} <= stored_ids(warehouse, shop_target())
