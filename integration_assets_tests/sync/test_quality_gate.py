@@ -317,3 +317,21 @@ def test_a_records_newer_version_failing_stays_quarantined_though_an_older_one_p
     assert row["record_key"] == "7" and row["record"] == newer
     assert row["resolved_at"] is None  # still open: a fixed mapping's replay will load it
     assert set(range(1, 41)) - {7} <= stored_ids(warehouse, shop_target())
+
+
+def test_an_address_phone_typed_as_people_type_it_is_no_reason_to_quarantine(
+    warehouse: Warehouse,
+) -> None:
+    """Shopify normalises a customer's own `phone` to E.164, but an address's `phone` is
+    free text as typed at checkout (its API reference shows "555-625-1199"): a rule asking
+    E.164 of it would quarantine most customers of a real shop and stop its syncs."""
+    records = good(20)
+    for n, record in enumerate(records, start=1):
+        phone = ("555-625-1199", "(613) 555-0123", "0176 1234567", "+1 613-555-1212")[n % 4]
+        record["default_address"] = {"id": 100 + n, "country_code": "US", "phone": phone}
+
+    loaded = run_load(shop_target(), warehouse, land(warehouse, "r1", records), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, shop_target()) == set(range(1, 21))
+    assert quarantine(warehouse) == []
