@@ -335,3 +335,47 @@ def test_an_address_phone_typed_as_people_type_it_is_no_reason_to_quarantine(
     assert loaded.quality is not None and loaded.quality.failures == ()
     assert stored_ids(warehouse, shop_target()) == set(range(1, 21))
     assert quarantine(warehouse) == []
+
+
+def raw_order(id: int, **fields: Any) -> dict[str, Any]:
+    """A Shopify REST order as the API serves it (what the mapping and its rules read)."""
+    return {
+        "id": id,
+        "order_number": 1000 + id,
+        "created_at": T,
+        "updated_at": T,
+        "email": f"buyer{id}@example.com",
+        "phone": None,
+        "currency": "USD",
+        "subtotal_price": "20.00",
+        "total_price": "20.00",
+        "total_tax": "0.00",
+        "total_discounts": "0.00",
+        "total_shipping_price_set": {"shop_money": {"amount": "0.00", "currency_code": "USD"}},
+        "line_items": [{"id": 10 * id, "price": "10.00", "quantity": 2, "total_discount": "0.00"}],
+        **fields,
+    }
+
+
+def test_a_point_of_sale_order_with_no_email_loads(warehouse: Warehouse) -> None:
+    """An order rung up in a shop without asking for an e-mail comes back from Shopify's REST
+    API with `"email": ""`: nothing to validate, not a malformed address."""
+    records = [*(raw_order(n) for n in range(1, 10)), raw_order(10, email="", phone="")]
+    target = shop_target("orders")
+
+    loaded = run_load(target, warehouse, land(warehouse, "r1", records, "orders"), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, target) == set(range(1, 11))
+    assert quarantine(warehouse) == []
+
+
+def test_customers_without_an_email_share_no_email(warehouse: Warehouse) -> None:
+    records = good(20)
+    for record in records[:3]:
+        record["email"] = ""
+
+    loaded = run_load(shop_target(), warehouse, land(warehouse, "r1", records), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, shop_target()) == set(range(1, 21))
