@@ -154,6 +154,8 @@ def _updated_after_created(frames: BatchFrames, tables: EntityTables) -> pd.Seri
 
 
 _ORDER_COLUMNS = ("total_price", "total_tax", "total_discounts", "total_shipping")
+_TIP_COLUMN = "total_tip_received"
+"""Optional: Shopify's total_price includes the tip left at checkout (null: no tip)."""
 _LINE_COLUMNS = ("price", "quantity")
 _NUMBERS = frozenset({ColumnType.DECIMAL, ColumnType.FLOAT, ColumnType.INTEGER})
 
@@ -190,6 +192,9 @@ def _total_balances(frames: BatchFrames, tables: EntityTables) -> pd.Series:
     discounts), so line `total_discount` is not subtracted again. An order missing any of the
     amounts is not judged here (that is `required`'s job).
 
+    A tip left at checkout is part of total_price: a mapping with a numeric
+    `total_tip_received` column has it added (a null tip is none).
+
     A shop whose prices include tax (Shopify's `taxes_included`, the norm in the EU, the UK
     and Australia) has total_price = lines + shipping - discounts, `total_tax` being the part
     of it that is tax: an order balancing either way passes, or every order of such a shop
@@ -206,6 +211,8 @@ def _total_balances(frames: BatchFrames, tables: EntityTables) -> pd.Series:
         line_totals = line_totals.add(sums.reindex(frame.index), fill_value=0.0)
     total, tax, discounts, shipping = (_as_float(frame[column]) for column in _ORDER_COLUMNS)
     tax_included = line_totals + shipping - discounts
+    if _TIP_COLUMN in frame.columns:
+        tax_included = tax_included + _as_float(frame[_TIP_COLUMN]).fillna(0.0)
     expected = tax_included + tax
     judged = total.notna() & tax.notna() & shipping.notna() & discounts.notna()
     balanced = ((total - expected).abs() <= _TOLERANCE) | (
@@ -217,7 +224,9 @@ def _total_balances(frames: BatchFrames, tables: EntityTables) -> pd.Series:
 def _order_columns(tables: EntityTables) -> dict[str, tuple[str, ...]]:
     lines = _line_table(tables)
     assert lines is not None
-    return {tables.table.name: _ORDER_COLUMNS, lines.name: _LINE_COLUMNS}
+    names = {column.name: column.type for column in tables.table.columns}
+    tip = (_TIP_COLUMN,) if names.get(_TIP_COLUMN) in _NUMBERS else ()
+    return {tables.table.name: _ORDER_COLUMNS + tip, lines.name: _LINE_COLUMNS}
 
 
 def _timestamp_columns(tables: EntityTables) -> dict[str, tuple[str, ...]]:

@@ -379,3 +379,15 @@ def test_customers_without_an_email_share_no_email(warehouse: Warehouse) -> None
 
     assert loaded.quality is not None and loaded.quality.failures == ()
     assert stored_ids(warehouse, shop_target()) == set(range(1, 21))
+
+
+def test_a_tax_inclusive_shops_orders_load(warehouse: Warehouse) -> None:
+    """A shop whose 20.00 of lines already hold their 3.19 of VAT (Shopify's
+    `taxes_included`): its total is 20.00, and that is right."""
+    records = [raw_order(n, total_tax="3.19", taxes_included=True) for n in range(1, 21)]
+    target = shop_target("orders")
+
+    loaded = run_load(target, warehouse, land(warehouse, "r1", records, "orders"), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, target) == set(range(1, 21))
