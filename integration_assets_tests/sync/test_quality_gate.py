@@ -391,3 +391,25 @@ def test_a_tax_inclusive_shops_orders_load(warehouse: Warehouse) -> None:
 
     assert loaded.quality is not None and loaded.quality.failures == ()
     assert stored_ids(warehouse, target) == set(range(1, 21))
+
+
+def test_a_rule_on_a_personal_column_never_shows_its_value_in_the_reason(
+    tmp_path: Path, warehouse: Warehouse
+) -> None:
+    """An override asks city names to start with a capital: the reason says so, and which
+    column, but a city (like a name or a zip code) is personal data and shows masked."""
+    capitalised = with_override(
+        tmp_path,
+        {"mappings": [{"target": "default_address_city", "quality": {"pattern": "[A-Z].*"}}]},
+    )
+    records = good(40)
+    records[0]["default_address"] = {"id": 501, "city": "springfield", "country_code": "US"}
+
+    run_load(
+        shop_target(mappings=capitalised), warehouse, land(warehouse, "r1", records), run_id="r1"
+    )
+
+    (row,) = quarantine(warehouse)
+    (reason,) = row["reasons"]
+    assert reason.startswith("shopify_customers.default_address_city: pattern (validity) failed")
+    assert "springfield" not in reason and "masked" in reason
