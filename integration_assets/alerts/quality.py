@@ -20,6 +20,13 @@ in id order, so replaying history gives the same incidents.
 
 Nothing here knows Dagster; `orchestration/quality_alerts.py` calls `QualityAlerts.process`
 from a sensor with the id it stopped at.
+
+**Ids commit out of order.** On Postgres two syncs saving at once take ids n and n + 1, and
+n + 1 may be visible before n commits: a cursor that moved to the highest id seen would step
+over n forever. So `process` goes through ids one after the other (rows of every scope, since
+each takes an id) and stops at a missing one, until the row after the gap was measured
+`SETTLE` ago: by then the gap is an assessment whose transaction rolled back, not one still
+committing, and judging moves past it.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +54,10 @@ SCORE_WINDOW = 10
 MIN_SCORE_HISTORY = 3
 """Earlier syncs needed before a score drop is judged at all."""
 BATCH = 500
-"""Rows judged per call, so one sensor tick stays short after a long pause."""
+"""Rows read per call, so one sensor tick stays short after a long pause."""
+SETTLE = timedelta(minutes=5)
+"""How long a missing id holds judging up (see the module doc): far longer than an
+assessment's transaction takes to commit."""
 _ANOMALIES = {
     FindingKind.VOLUME_ANOMALY.value,
     FindingKind.NULL_RATE_ANOMALY.value,
@@ -143,12 +154,7 @@ class QualityAlerts:
 
     def _rows(self, after: int, limit: int) -> list[Mapping[str, Any]]:
         t = self.tables.metrics
-        query = (
-            select(t)
-            .where(t.c.id > after, t.c.scope == SCOPE_SYNC, t.c.connection.is_not(None))
-            .order_by(t.c.id)
-            .limit(limit)
-        )
+        query = select(t).where(t.c.id > after).order_by(t.c.id).limit(limit)
         with self.warehouse.read() as conn:
             return list(conn.execute(query).mappings())
 
@@ -220,11 +226,18 @@ class QualityAlerts:
                 sent.append(alert)
         return sent
 
-    def process(self, after: int, limit: int = BATCH) -> tuple[int, list[Alert]]:
-        """Judge the sync rows with an id above `after`, oldest first (at most `limit`);
-        return the id to continue after and the alerts delivered."""
+    def process(
+        self, after: int, limit: int = BATCH, now: datetime | None = None
+    ) -> tuple[int, list[Alert]]:
+        """Judge the sync rows with an id above `after`, oldest first (at most `limit` rows
+        read), stopping at a missing id until it settles (see the module doc); return the
+        id to continue after and the alerts delivered."""
+        settled = (now or datetime.now(UTC)) - SETTLE
         last, sent = after, []
         for row in self._rows(after, limit):
-            sent += self.judge(row)
+            if row["id"] != last + 1 and row["measured_at"] > settled:
+                break  # an earlier id may still be committing
             last = row["id"]
+            if row["scope"] == SCOPE_SYNC and row["connection"] is not None:
+                sent += self.judge(row)
         return last, sent

@@ -12,38 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration_assets.mapping.masking import is_sensitive_name, mask_text
+from integration_assets.mapping.masking import is_personal_name, mask_text
 from integration_assets.sync.failure import mask_personal
 
-PERSONAL_NAME_PARTS = (
-    "first_name",
-    "last_name",
-    "firstname",
-    "lastname",
-    "full_name",
-    "middle_name",
-    "address",
-    "street",
-    "zip",
-    "postal",
-    "city",
-    "company",
-    "note",
-    "birth",
-    "latitude",
-    "longitude",
-)
-"""Field names (or parts) whose values are a person's name, whereabouts or free text."""
 PERSON_ENTITIES = ("customers", "profiles")
 """Entities whose records are a person: their bare `name` field is the person's name."""
 
 
 def is_personal_field(name: str, entity: str) -> bool:
     """Whether a field called `name` holds personal data (see the module doc)."""
-    lowered = name.lower()
-    if is_sensitive_name(lowered) or any(part in lowered for part in PERSONAL_NAME_PARTS):
+    if is_personal_name(name):
         return True
-    return entity in PERSON_ENTITIES and lowered in ("name", "title")
+    return entity in PERSON_ENTITIES and name.lower() in ("name", "title")
 
 
 def _mask_string(text: str) -> str:

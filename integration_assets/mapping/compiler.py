@@ -17,7 +17,7 @@ from typing import Any
 from integration_assets.mapping import reasons
 from integration_assets.mapping.codegen import FieldPlan, RowFunction, build_row_function
 from integration_assets.mapping.converters import converter_for
-from integration_assets.mapping.masking import is_sensitive_name
+from integration_assets.mapping.masking import is_personal_name
 from integration_assets.mapping.spec import FieldMapping, MappingSpec, NestedMapping
 from integration_assets.mapping.transforms import TRANSFORMS, Steps, chain, enum_function
 from integration_assets.paths import Getter, PathError, build_getter, parse_path
@@ -56,7 +56,8 @@ def _plan(field: FieldMapping, key_columns: tuple[str, ...]) -> FieldPlan:
         column_type=field.type,
         required=field.required or field.target in key_columns,
         default=None if field.default is None else convert(field.default),
-        sensitive=is_sensitive_name(field.target, field.source or ""),
+        # Contact data, names, places, free text: never shown in a reason (see masking).
+        sensitive=is_personal_name(field.target) or is_personal_name(field.source or ""),
     )
 
 

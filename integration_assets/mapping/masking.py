@@ -23,6 +23,35 @@ def is_sensitive_name(*names: str) -> bool:
     return any(part in name.lower() for name in names for part in _SENSITIVE_NAME_PARTS)
 
 
+PERSONAL_NAME_PARTS = (
+    "first_name",
+    "last_name",
+    "firstname",
+    "lastname",
+    "full_name",
+    "middle_name",
+    "address",
+    "street",
+    "zip",
+    "postal",
+    "city",
+    "company",
+    "note",
+    "birth",
+    "latitude",
+    "longitude",
+)
+"""Field names (or parts) whose values are a person's name, whereabouts or free text."""
+
+
+def is_personal_name(name: str) -> bool:
+    """Whether a field or column called `name` holds personal data: contact data
+    (`is_sensitive_name`) or a name, place or free text (`PERSONAL_NAME_PARTS`). A name has
+    no shape to detect, so the field's name is all there is to go by."""
+    lowered = name.lower()
+    return is_sensitive_name(lowered) or any(part in lowered for part in PERSONAL_NAME_PARTS)
+
+
 def _mask(text: str) -> str:
     if len(text) <= 2:
         return "***"

@@ -154,6 +154,8 @@ def _updated_after_created(frames: BatchFrames, tables: EntityTables) -> pd.Seri
 
 
 _ORDER_COLUMNS = ("total_price", "total_tax", "total_discounts", "total_shipping")
+_TIP_COLUMN = "total_tip_received"
+"""Optional: Shopify's total_price includes the tip left at checkout (null: no tip)."""
 _LINE_COLUMNS = ("price", "quantity")
 _NUMBERS = frozenset({ColumnType.DECIMAL, ColumnType.FLOAT, ColumnType.INTEGER})
 
@@ -189,6 +191,14 @@ def _total_balances(frames: BatchFrames, tables: EntityTables) -> pd.Series:
     `total_discounts` is the order's whole discount (Shopify's, which includes line-level
     discounts), so line `total_discount` is not subtracted again. An order missing any of the
     amounts is not judged here (that is `required`'s job).
+
+    A tip left at checkout is part of total_price: a mapping with a numeric
+    `total_tip_received` column has it added (a null tip is none).
+
+    A shop whose prices include tax (Shopify's `taxes_included`, the norm in the EU, the UK
+    and Australia) has total_price = lines + shipping - discounts, `total_tax` being the part
+    of it that is tax: an order balancing either way passes, or every order of such a shop
+    would be quarantined and every one of its syncs stopped by the gate.
     """
     frame = frames.frame
     lines_table = _line_table(tables)
@@ -200,15 +210,23 @@ def _total_balances(frames: BatchFrames, tables: EntityTables) -> pd.Series:
         sums = amounts.groupby(lines[PARENT_POSITION]).sum(min_count=1)
         line_totals = line_totals.add(sums.reindex(frame.index), fill_value=0.0)
     total, tax, discounts, shipping = (_as_float(frame[column]) for column in _ORDER_COLUMNS)
-    expected = line_totals + tax + shipping - discounts
+    tax_included = line_totals + shipping - discounts
+    if _TIP_COLUMN in frame.columns:
+        tax_included = tax_included + _as_float(frame[_TIP_COLUMN]).fillna(0.0)
+    expected = tax_included + tax
     judged = total.notna() & tax.notna() & shipping.notna() & discounts.notna()
-    return ~judged | ((total - expected).abs() <= _TOLERANCE)
+    balanced = ((total - expected).abs() <= _TOLERANCE) | (
+        (total - tax_included).abs() <= _TOLERANCE
+    )
+    return ~judged | balanced
 
 
 def _order_columns(tables: EntityTables) -> dict[str, tuple[str, ...]]:
     lines = _line_table(tables)
     assert lines is not None
-    return {tables.table.name: _ORDER_COLUMNS, lines.name: _LINE_COLUMNS}
+    names = {column.name: column.type for column in tables.table.columns}
+    tip = (_TIP_COLUMN,) if names.get(_TIP_COLUMN) in _NUMBERS else ()
+    return {tables.table.name: _ORDER_COLUMNS + tip, lines.name: _LINE_COLUMNS}
 
 
 def _timestamp_columns(tables: EntityTables) -> dict[str, tuple[str, ...]]:
@@ -231,7 +249,8 @@ ENTITY_CHECKS: dict[str, EntityCheck] = {
             "order_total_balances",
             Dimension.CONSISTENCY,
             "total_price equals the line items' price x quantity plus total_tax plus "
-            "total_shipping minus total_discounts, within a cent",
+            "total_shipping minus total_discounts, within a cent (total_tax not added when "
+            "the prices include it)",
             _balance_requires,
             _total_balances,
             _order_columns,

@@ -41,21 +41,30 @@ _COUNTRY_CODES = """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE 
 ISO_COUNTRIES = frozenset(_COUNTRY_CODES.split())
 
 FormatTest = Callable[[pd.Series], pd.Series]
-"""Non-null values in, a boolean Series (True: the value has the format) out."""
+"""Non-null values in, a boolean Series (True: the value has the format) out.
+
+A blank value (empty or whitespace) passes every format: vendors send "" for a value that is
+not there (Shopify's REST orders have `"email": ""` when none was asked for at the till), and
+whether a value must be there is `required`'s (or `not_blank`'s) question, not a format's."""
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip().str.len() == 0
 
 
 def _matches(pattern: str) -> FormatTest:
     compiled = re.compile(pattern)
 
     def test(values: pd.Series) -> pd.Series:
-        return values.astype(str).str.fullmatch(compiled).fillna(False).astype(bool)
+        matches = values.astype(str).str.fullmatch(compiled).fillna(False).astype(bool)
+        return matches | _blank(values)
 
     return test
 
 
 def _member_of(codes: frozenset[str]) -> FormatTest:
     def test(values: pd.Series) -> pd.Series:
-        return values.isin(codes)
+        return values.isin(codes) | _blank(values)
 
     return test
 

@@ -148,10 +148,15 @@ def _pattern(regex: str) -> Callable[[pd.Series], pd.Series]:
 
 
 def _unique(column: str) -> Callable[[pd.DataFrame], pd.Series]:
-    """No two different records share a value; versions of one record (same key) may."""
+    """No two different records share a value; versions of one record (same key) may.
+    Blank text is no value (see `quality.formats`): two customers without an e-mail share
+    nothing."""
 
     def test(frame: pd.DataFrame) -> pd.Series:
-        present = frame[column].notna()
+        values = frame[column]
+        present = values.notna()
+        if values.dtype.kind not in "biuf":
+            present &= values.astype(str).str.strip().str.len() > 0
         keys = frame.loc[present, KEY].groupby(frame.loc[present, column]).transform("nunique")
         passes = pd.Series(True, index=frame.index)
         passes[present] = keys <= 1

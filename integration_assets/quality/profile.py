@@ -13,8 +13,11 @@ rows, each column keeps at most:
   most common, the rest summed under `OTHER_CATEGORY`. A string column is categorical when
   it has at most `MAX_CATEGORIES` distinct values and at most half as many as non-null
   values (ten e-mails in ten rows are free text, not ten categories).
-- everything else (keys, free text, dates, JSON, excluded columns): kind `OTHER`, profiled
-  for null rate and distinct count only.
+- everything else (keys, free text, dates, JSON, excluded columns, and personal columns,
+  `mapping.masking.is_personal_name`: an e-mail, phone, name or city column of a small sync
+  has few distinct values, and category names are stored in `quality_metrics`, shown on the
+  console and named in drift alerts): kind `OTHER`, profiled for null rate and distinct
+  count only (distinct values are hashed past the exact limit and never stored).
 
 Distinct counts are exact (a set of the values) up to `EXACT_DISTINCT_LIMIT`, then
 estimated with a KMV ("k minimum values") sketch: each value is hashed to 64 bits
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 from pandas.util import hash_array
 
+from integration_assets.mapping.masking import is_personal_name
 from integration_assets.quality.model import (
     OTHER_CATEGORY,
     ColumnKind,
@@ -247,12 +251,14 @@ def category_name(value: Any) -> str:
 class ColumnProfiler:
     """Profiles the rows of one sync of one table, batch by batch (see the module docstring).
 
-    Key columns (primary key, parent key), columns the drift settings exclude, and columns of
-    types other than numbers, strings and booleans are profiled as `OTHER`.
+    Key columns (primary key, parent key), columns the drift settings exclude, personal
+    columns (their values must never reach a stored profile), and columns of types other
+    than numbers, strings and booleans are profiled as `OTHER`.
     """
 
     def __init__(self, table: TableSchema, settings: DriftSettings | None = None) -> None:
         excluded = set(table.primary_key) | set(table.parent_key)
+        excluded |= {column.name for column in table.columns if is_personal_name(column.name)}
         if settings is not None:
             excluded |= set(settings.exclude)
         self._rows = 0

@@ -10,7 +10,7 @@ reason. The caller decides what to write; see `sync/steps.py` for the threshold.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from integration_assets.extract import records_from_body
@@ -80,7 +80,8 @@ class LoadGate:
 
         self.builder.add_rejected(mapped.rejected)
         self.builder.add(verdict, key_of)
-        kept, _ = split_batch(mapped, table, verdict.reasons)
+        held = _older_versions(len(rows), verdict.reasons, key_of)
+        kept, _ = split_batch(mapped, table, {**verdict.reasons, **held})
         if self._on_valid_rows is not None:
             self._on_valid_rows(kept.rows.get(table, []))
         if not verdict.reasons:
@@ -93,6 +94,15 @@ class LoadGate:
             for position, origin in zip(positions, failed_origins, strict=True)
         ]
         return CheckedBatch(kept, failed, failed_origins)
+
+    def newest_failures(self, checked: CheckedBatch) -> dict[str, Origin]:
+        """Each failing record's key → the origin of its last failing version in `checked`."""
+        newest: dict[str, Origin] = {}
+        for record, origin in zip(checked.failed, checked.failed_origins, strict=True):
+            key = record.record_key
+            if key is not None and (key not in newest or origin > newest[key]):
+                newest[key] = origin
+        return newest
 
     def _raw_records(self, origins: Sequence[Origin]) -> dict[Origin, dict]:
         """The raw records at `origins`, each landed page read once."""
@@ -110,3 +120,31 @@ class LoadGate:
             for index in indexes:
                 found[(number, index)] = records[index]
         return found
+
+
+def _older_versions(
+    count: int, reasons: Mapping[int, object], key_of: Callable[[int], str | None]
+) -> dict[int, tuple[()]]:
+    """Positions of passing versions read before a failing version of the same record.
+
+    Such a version must not load: loading a record resolves its open quarantine row as
+    superseded (`load.quarantine.resolve_superseded`), and that row holds the newer, failing
+    version, which would then be neither loaded nor open. Only batches with failures pay for
+    the keys."""
+    if not reasons:
+        return {}
+    last_failure: dict[str, int] = {}
+    for position in reasons:
+        key = key_of(position)
+        if key is not None:
+            last_failure[key] = max(position, last_failure.get(key, position))
+    if not last_failure:
+        return {}
+    held: dict[int, tuple[()]] = {}
+    for position in range(count):
+        if position in reasons:
+            continue
+        key = key_of(position)
+        if key is not None and position < last_failure.get(key, -1):
+            held[position] = ()
+    return held

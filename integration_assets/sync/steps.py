@@ -32,7 +32,14 @@ from integration_assets.load.upsert import UpsertResult, upsert_batch
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.quality.gate import QualityGateError
 from integration_assets.quality.model import ValidationReport
-from integration_assets.schema import PARENT_ROW, MappedBatch, RejectedRecord, TableSchema
+from integration_assets.schema import (
+    PARENT_ROW,
+    MappedBatch,
+    RejectedRecord,
+    Row,
+    TableSchema,
+    join_key,
+)
 from integration_assets.sync.cursor import CursorTracker, cursor_ceiling
 from integration_assets.sync.failure import failure_message, record_failure_quietly
 from integration_assets.sync.gate import LoadGate, Origin, ValidRowsHook
@@ -277,10 +284,34 @@ class _Batch:
         self.records += records
 
 
-def _skipping(page: MappedBatch, table: str, origins: list[Origin], skip: set[Origin]) -> None:
-    """Drop from `page` (in place) the own rows at `skip` positions and their child rows."""
+@dataclass
+class _Skip:
+    """What the upsert pass of a multi-batch load leaves out (found by the validation pass)."""
+
+    keys: tuple[str, ...]
+    """The own table's key columns."""
+    origins: set[Origin] = field(default_factory=set)
+    """Records that failed the gate."""
+    newest_failure: dict[str, Origin] = field(default_factory=dict)
+    """Each failing record's key → its last failing version: versions read before it are
+    left out too (see `sync.gate._older_versions`)."""
+
+    def drops(self, row: Row, origin: Origin) -> bool:
+        if origin in self.origins:
+            return True
+        if not self.newest_failure:
+            return False
+        values = [row[column] for column in self.keys]
+        if any(value is None for value in values):
+            return False
+        failing = self.newest_failure.get(join_key(values))
+        return failing is not None and origin < failing
+
+
+def _skipping(page: MappedBatch, table: str, origins: list[Origin], skip: _Skip) -> None:
+    """Drop from `page` (in place) the own rows `skip` drops and their child rows."""
     own = page.rows[table]
-    dropped = {id(row) for row, origin in zip(own, origins, strict=True) if origin in skip}
+    dropped = {id(row) for row, origin in zip(own, origins, strict=True) if skip.drops(row, origin)}
     if not dropped:
         return
     kept = [
@@ -300,7 +331,7 @@ def _mapped_batches(
     batch_records: int,
     tracker: CursorTracker,
     progress: Progress | None,
-    skip: set[Origin] | None = None,
+    skip: _Skip | None = None,
 ) -> Iterator[_Batch]:
     """Landed records, mapped page by page, in batches of about `batch_records` records.
 
@@ -395,7 +426,9 @@ def run_load(
     keeps what it quarantined, and raises `QualityGateError`. A load of one batch (the
     usual incremental sync) validates and upserts in one pass; a longer one first validates
     every batch (quarantining as it goes and remembering the failing rows' positions),
-    decides, and only then maps the pages again to upsert, skipping those positions.
+    decides, and only then maps the pages again to upsert, skipping those positions. A
+    passing version of a record read before a failing one is left out too: loading it
+    would resolve the newer version's quarantine row as superseded.
     `on_valid_rows` is called once per validated batch with the rows of the entity's own
     table that passed (for profiling).
     """
@@ -579,22 +612,24 @@ def _validation_pass(
     run_id: str,
     lock: HeldLock,
     batches: Iterator[_Batch],
-) -> set[Origin]:
-    """Validate every batch, quarantine the failing records, return their origins.
+) -> _Skip:
+    """Validate every batch, quarantine the failing records, return what to leave out.
 
     Only as many origins are kept as the gate can afford to fail: past that the sync fails
     the gate whatever comes next, so no upsert pass will need them (memory stays bounded
     by the threshold, not by the size of the sync).
     """
-    skip: set[Origin] = set()
+    skip = _Skip(target.mapping.quality_rules.primary_keys[target.mapping.table.name])
     for batch in batches:
         lock.check()
         checked = gate.check(batch.mapped, batch.origins)
         gate.quarantined += _quarantine(
             warehouse, target, run_id, [*batch.mapped.rejected, *checked.failed]
         )
-        if len(skip) + len(checked.failed_origins) <= gate.affordable_failures:
-            skip.update(checked.failed_origins)
+        if len(skip.origins) + len(checked.failed_origins) <= gate.affordable_failures:
+            skip.origins.update(checked.failed_origins)
+            for key, origin in gate.newest_failures(checked).items():
+                skip.newest_failure[key] = max(origin, skip.newest_failure.get(key, origin))
         else:
             gate.overflowed = True
     return skip

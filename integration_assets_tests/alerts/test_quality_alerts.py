@@ -5,12 +5,14 @@ good one."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from integration_assets.alerts.alerter import Alerter
 from integration_assets.alerts.incidents import IncidentStore
-from integration_assets.alerts.quality import QualityAlerts
+from integration_assets.alerts.quality import SETTLE, QualityAlerts
 from integration_assets.alerts.sinks import SlackWebhookSink
 from integration_assets.load.warehouse import Warehouse
 from integration_assets.quality.model import Finding, FindingKind
@@ -169,3 +171,60 @@ def test_judging_goes_in_batches_from_the_cursor(
     assert len(sent) == 1
     cursor, sent = alerts.process(after=cursor, limit=2)
     assert sent == [] and cursor == alerts.newest_id()
+
+
+def stopped_orders_sync(at: datetime) -> dict[str, object]:
+    """A `quality_metrics` sync row of orders whose gate failed."""
+    return {
+        "measured_at": at,
+        "scope": "sync",
+        "vendor": "shopify",
+        "connection": "demo-shop",
+        "entity": "orders",
+        "run_id": "run-slow",
+        "records": 100,
+        "passed": 10,
+        "pass_rate": 0.1,
+        "threshold": 0.95,
+        "gate_passed": False,
+        "overall": 10.0,
+        "details": {},
+    }
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_sync_committed_after_a_later_one_is_still_judged(
+    alerts: QualityAlerts, history: QualityHistory, warehouse: Warehouse
+) -> None:
+    """Two syncs save their assessments at once on Postgres: the first takes id n but
+    commits after the second (n + 1) is visible. The sensor ticking in between must not
+    step over n, or that sync's failed gate is never alerted."""
+    now = datetime.now(UTC)
+    with warehouse.engine.connect() as slow:
+        transaction = slow.begin()
+        slow.execute(insert(history.tables.metrics).values(**stopped_orders_sync(now)))
+        history.sync("customers", at=now)  # committed first, with the higher id
+        cursor, sent = alerts.process(after=0, now=now + timedelta(seconds=5))
+        assert sent == []  # it waits for the id before it rather than skip it
+        transaction.commit()
+
+    cursor, sent = alerts.process(after=cursor, now=now + timedelta(seconds=10))
+    assert [(a.entity, a.incident_kind) for a in sent] == [("orders", "quality_gate")]
+    assert cursor == alerts.newest_id()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_an_id_whose_transaction_rolled_back_holds_judging_up_only_a_while(
+    alerts: QualityAlerts, history: QualityHistory, warehouse: Warehouse
+) -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError), warehouse.begin() as conn:  # a save that failed
+        conn.execute(insert(history.tables.metrics).values(**stopped_orders_sync(now)))
+        raise RuntimeError("the assessment could not be saved")
+    history.sync("orders", passed=1, at=now)
+
+    cursor, sent = alerts.process(after=0, now=now + timedelta(seconds=5))
+    assert sent == [] and cursor == 0
+    cursor, sent = alerts.process(after=cursor, now=now + SETTLE + timedelta(seconds=1))
+    assert [(a.entity, a.incident_kind) for a in sent] == [("orders", "quality_gate")]
+    assert cursor == alerts.newest_id()

@@ -113,6 +113,53 @@ def test_an_order_total_balances_against_its_lines_tax_shipping_and_discounts() 
     assert result.tolist() == [True, False, True, True, True]
 
 
+def test_a_tax_inclusive_shops_order_balances_without_adding_its_tax_again() -> None:
+    """A shop in the EU, the UK or Australia shows prices with VAT in them (Shopify's
+    `taxes_included`): the order's total is its lines plus shipping minus discounts, and
+    `total_tax` is the part of it that is tax. Such an order is right, not unbalanced."""
+    tables = EntityTables(ORDERS, (LINES,), None)
+    orders = pd.DataFrame(
+        {
+            # one 119.00 item with 19% VAT inside (19.00), 4.90 shipping (0.78 VAT inside)
+            "total_price": [123.90, 143.68],
+            "total_tax": [19.78, 19.78],
+            "total_discounts": [0.0, 0.0],
+            "total_shipping": [4.90, 4.90],
+        }
+    )
+    lines = pd.DataFrame({"price": [119.0, 119.0], "quantity": [1, 1], PARENT_POSITION: [0, 1]})
+    result = ENTITY_CHECKS["order_total_balances"].test(
+        BatchFrames(orders, {"lines": lines}), tables
+    )
+    # tax included in the prices, and tax added on top: both balance
+    assert result.tolist() == [True, True]
+
+
+def test_an_order_with_a_tip_balances_when_the_mapping_carries_the_tip() -> None:
+    """Shopify's total_price includes the tip a buyer left at checkout; a mapping with
+    `total_tip_received` has it counted, so a tipped order is not unbalanced."""
+    orders_with_tips = table(
+        "orders", **{c.name: c.type for c in ORDERS.columns}, total_tip_received=ColumnType.DECIMAL
+    )
+    tables = EntityTables(orders_with_tips, (LINES,), None)
+    orders = pd.DataFrame(
+        {
+            "total_price": [23.0, 23.0, 20.0],
+            "total_tax": [0.0, 0.0, 0.0],
+            "total_discounts": [0.0, 0.0, 0.0],
+            "total_shipping": [0.0, 0.0, 0.0],
+            "total_tip_received": [3.0, 0.0, NAN],  # a 3.00 tip; none said; none known
+        }
+    )
+    lines = pd.DataFrame({"price": [10.0] * 3, "quantity": [2] * 3, PARENT_POSITION: [0, 1, 2]})
+    check = ENTITY_CHECKS["order_total_balances"]
+    assert "total_tip_received" in check.columns(tables)["orders"]
+
+    result = check.test(BatchFrames(orders, {"lines": lines}), tables)
+
+    assert result.tolist() == [True, False, True]
+
+
 @pytest.mark.parametrize("missing", ["total_shipping", "lines"])
 def test_order_total_balances_names_what_the_mapping_lacks(missing: str) -> None:
     columns = {column.name: column.type for column in ORDERS.columns if column.name != missing}

@@ -150,3 +150,50 @@ def test_a_value_that_is_no_number_counts_as_null_in_a_numeric_column() -> None:
     profiler.observe([{"x": 1}, {"x": "n/a"}, {"x": 3}])
     column = profiler.result().columns["x"]
     assert (column.count, column.nulls, column.sample, column.distinct) == (3, 1, (1.0, 3.0), 2)
+
+
+def test_personal_columns_of_a_small_shop_never_become_named_categories() -> None:
+    """Sixty orders from twelve returning customers: their e-mails, first names, cities and
+    zip codes repeat like categories would, but a profile is stored in `quality_metrics`,
+    shown on `/quality` and named in drift alerts, so none of their values may be in it."""
+    table = TableSchema(
+        "orders",
+        (
+            ColumnSchema("id", ColumnType.INTEGER, nullable=False),
+            ColumnSchema("email", ColumnType.STRING),
+            ColumnSchema("phone", ColumnType.STRING),
+            ColumnSchema("first_name", ColumnType.STRING),
+            ColumnSchema("shipping_city", ColumnType.STRING),
+            ColumnSchema("billing_zip", ColumnType.INTEGER),
+            ColumnSchema("status", ColumnType.STRING),
+        ),
+        primary_key=("id",),
+    )
+    people = [
+        (f"buyer{n}@example.com", f"+4915112345{n:02d}", f"Name{n}", f"Town{n % 4}", 10115 + n)
+        for n in range(12)
+    ]
+    rows = [
+        {
+            "id": order,
+            "email": people[order % 12][0],
+            "phone": people[order % 12][1],
+            "first_name": people[order % 12][2],
+            "shipping_city": people[order % 12][3],
+            "billing_zip": people[order % 12][4],
+            "status": ("paid", "pending")[order % 2],
+        }
+        for order in range(60)
+    ]
+    profiler = ColumnProfiler(table)
+    profiler.observe(rows)
+    profile = profiler.result()
+
+    for column in ("email", "phone", "first_name", "shipping_city", "billing_zip"):
+        assert profile.columns[column].kind is ColumnKind.OTHER, column
+        assert not profile.columns[column].categories, column
+        assert not profile.columns[column].sample, column
+    assert profile.columns["email"].distinct == 12  # still counted, never named
+    stored = repr(profile)
+    assert "buyer" not in stored and "Town" not in stored and "Name3" not in stored
+    assert profile.columns["status"].categories == {"paid": 30, "pending": 30}

@@ -287,3 +287,129 @@ def test_a_webhook_delivery_breaking_a_rule_is_quarantined_and_the_others_load(
     assert loaded.quality is not None and (loaded.quality.records, loaded.quality.passed) == (2, 1)
     (row,) = quarantine(warehouse)
     assert row["record"] == bodies[1] and "email (validity)" in row["reasons"][0]
+
+
+LATER = "2024-05-01T11:00:00Z"
+
+
+@pytest.mark.parametrize("batch_records", [100, 10], ids=["one batch", "many batches"])
+def test_a_records_newer_version_failing_stays_quarantined_though_an_older_one_passed(
+    warehouse: Warehouse, batch_records: int
+) -> None:
+    """Customer 7 was changed during the extract: read at 10:00 with a good e-mail and again
+    at 11:00 with a broken one. The older version loading must not resolve the newer one's
+    quarantine row as superseded, or the 11:00 change is neither loaded nor open in the
+    quarantine, and the cursor has moved past it."""
+    records = good(40)
+    newer = raw_customer(7, LATER, email="seven-at-example", phone="+14155550007")
+    pages = [records[start : start + 5] for start in range(0, 40, 5)] + [[newer]]
+    extracted = land_pages(warehouse, "twice", pages)
+
+    run_load(
+        shop_target(),
+        warehouse,
+        extracted,
+        run_id="twice",
+        settings=SyncSettings(batch_records=batch_records),
+    )
+
+    (row,) = quarantine(warehouse)
+    assert row["record_key"] == "7" and row["record"] == newer
+    assert row["resolved_at"] is None  # still open: a fixed mapping's replay will load it
+    assert set(range(1, 41)) - {7} <= stored_ids(warehouse, shop_target())
+
+
+def test_an_address_phone_typed_as_people_type_it_is_no_reason_to_quarantine(
+    warehouse: Warehouse,
+) -> None:
+    """Shopify normalises a customer's own `phone` to E.164, but an address's `phone` is
+    free text as typed at checkout (its API reference shows "555-625-1199"): a rule asking
+    E.164 of it would quarantine most customers of a real shop and stop its syncs."""
+    records = good(20)
+    for n, record in enumerate(records, start=1):
+        phone = ("555-625-1199", "(613) 555-0123", "0176 1234567", "+1 613-555-1212")[n % 4]
+        record["default_address"] = {"id": 100 + n, "country_code": "US", "phone": phone}
+
+    loaded = run_load(shop_target(), warehouse, land(warehouse, "r1", records), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, shop_target()) == set(range(1, 21))
+    assert quarantine(warehouse) == []
+
+
+def raw_order(id: int, **fields: Any) -> dict[str, Any]:
+    """A Shopify REST order as the API serves it (what the mapping and its rules read)."""
+    return {
+        "id": id,
+        "order_number": 1000 + id,
+        "created_at": T,
+        "updated_at": T,
+        "email": f"buyer{id}@example.com",
+        "phone": None,
+        "currency": "USD",
+        "subtotal_price": "20.00",
+        "total_price": "20.00",
+        "total_tax": "0.00",
+        "total_discounts": "0.00",
+        "total_shipping_price_set": {"shop_money": {"amount": "0.00", "currency_code": "USD"}},
+        "line_items": [{"id": 10 * id, "price": "10.00", "quantity": 2, "total_discount": "0.00"}],
+        **fields,
+    }
+
+
+def test_a_point_of_sale_order_with_no_email_loads(warehouse: Warehouse) -> None:
+    """An order rung up in a shop without asking for an e-mail comes back from Shopify's REST
+    API with `"email": ""`: nothing to validate, not a malformed address."""
+    records = [*(raw_order(n) for n in range(1, 10)), raw_order(10, email="", phone="")]
+    target = shop_target("orders")
+
+    loaded = run_load(target, warehouse, land(warehouse, "r1", records, "orders"), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, target) == set(range(1, 11))
+    assert quarantine(warehouse) == []
+
+
+def test_customers_without_an_email_share_no_email(warehouse: Warehouse) -> None:
+    records = good(20)
+    for record in records[:3]:
+        record["email"] = ""
+
+    loaded = run_load(shop_target(), warehouse, land(warehouse, "r1", records), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, shop_target()) == set(range(1, 21))
+
+
+def test_a_tax_inclusive_shops_orders_load(warehouse: Warehouse) -> None:
+    """A shop whose 20.00 of lines already hold their 3.19 of VAT (Shopify's
+    `taxes_included`): its total is 20.00, and that is right."""
+    records = [raw_order(n, total_tax="3.19", taxes_included=True) for n in range(1, 21)]
+    target = shop_target("orders")
+
+    loaded = run_load(target, warehouse, land(warehouse, "r1", records, "orders"), run_id="r1")
+
+    assert loaded.quality is not None and loaded.quality.failures == ()
+    assert stored_ids(warehouse, target) == set(range(1, 21))
+
+
+def test_a_rule_on_a_personal_column_never_shows_its_value_in_the_reason(
+    tmp_path: Path, warehouse: Warehouse
+) -> None:
+    """An override asks city names to start with a capital: the reason says so, and which
+    column, but a city (like a name or a zip code) is personal data and shows masked."""
+    capitalised = with_override(
+        tmp_path,
+        {"mappings": [{"target": "default_address_city", "quality": {"pattern": "[A-Z].*"}}]},
+    )
+    records = good(40)
+    records[0]["default_address"] = {"id": 501, "city": "springfield", "country_code": "US"}
+
+    run_load(
+        shop_target(mappings=capitalised), warehouse, land(warehouse, "r1", records), run_id="r1"
+    )
+
+    (row,) = quarantine(warehouse)
+    (reason,) = row["reasons"]
+    assert reason.startswith("shopify_customers.default_address_city: pattern (validity) failed")
+    assert "springfield" not in reason and "masked" in reason
