@@ -84,6 +84,7 @@ ORDERS_EXPORT_QUERY = (
     "displayFinancialStatus displayFulfillmentStatus currencyCode "
     f"subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} "
     f"totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }} "
+    f"totalTipReceivedSet {{ {_MONEY} }} "
     "tags note cancelReason createdAt updatedAt processedAt closedAt cancelledAt "
     "lineItems { edges { node { "
     "id title variantTitle sku vendor quantity product { id } variant { id } "

@@ -81,6 +81,7 @@ ORDER_FIELDS = f"""
   displayFinancialStatus displayFulfillmentStatus currencyCode
   subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }}
   totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
+  totalTipReceivedSet {{ {_MONEY} }}
   tags note cancelReason createdAt updatedAt processedAt closedAt cancelledAt
   lineItems(first: {LINE_ITEMS_PER_ORDER}) {{
     nodes {{ {LINE_ITEM_FIELDS} }}

@@ -100,6 +100,7 @@ def test_the_documented_shopify_order_maps_to_an_order_row_and_three_line_items(
             "total_tax": Decimal("11.94"),
             "total_discounts": Decimal("10.00"),
             "total_shipping": None,
+            "total_tip_received": None,
             "tags": "",
             "note": None,
             "cancel_reason": None,
