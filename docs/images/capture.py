@@ -7,7 +7,8 @@ Re-run it (with the demo up, after a few minutes so webhook runs have happened):
 
 It drives Debian's Chromium (`/usr/bin/chromium`, `apt-get install chromium`) with Playwright
 (in the dev extras; Playwright's own browser downloads are not used) and overwrites
-`dagster-runs.png`, `dagster-automation.png`, `console-status.png` and `console-quality.png`
+`dagster-runs.png`, `dagster-automation.png`, `dagster-checks.png`, `console-status.png` and
+`console-quality.png`
 beside this file. The console token defaults to the demo's (`INTEGRATION_CONSOLE_TOKEN` when
 set). `--only console-quality` (repeatable) takes only the named ones.
 
@@ -72,7 +73,13 @@ def _console_quality(page: Any, url: str, out: Path) -> None:
     print(f"wrote {out}")
 
 
-SHOTS = ("dagster-runs", "dagster-automation", "console-status", "console-quality")
+SHOTS = (
+    "dagster-runs",
+    "dagster-automation",
+    "dagster-checks",
+    "console-status",
+    "console-quality",
+)
 
 
 def main() -> None:
@@ -103,6 +110,13 @@ def main() -> None:
         if "dagster-automation" in wanted:
             _dagster_page(
                 page, f"{args.dagster}/automation", "webhook_inbox", HERE / "dagster-automation.png"
+            )
+        if "dagster-checks" in wanted:  # a polled asset's quality checks (webhook runs skip them)
+            _dagster_page(
+                page,
+                f"{args.dagster}/assets/shopify/products?view=checks&checkDetail=quality",
+                "volume_anomaly",
+                HERE / "dagster-checks.png",
             )
         if wanted & {"console-status", "console-quality"}:
             _console_sign_in(page, args.console, args.token)

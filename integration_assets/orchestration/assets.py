@@ -43,6 +43,7 @@ from integration_assets.orchestration.quality_checks import (
     check_outs,
     quality_check_specs,
     report_quality,
+    webhook_check_results,
 )
 from integration_assets.orchestration.resources import (
     ConnectionsResource,
@@ -240,7 +241,7 @@ def build_sync_asset(
                 target = connections.target(context.partition_key, entity.name)
                 settings = sync_settings.settings()
                 if isinstance(extracted, WebhookExtract):
-                    # Each delivery is gated record by record; no sync-level assessment.
+                    # Gated record by record; too few records to assess (no anomaly, drift).
                     loaded = run_webhook_load(
                         target, warehouse.get(), extracted, run_id=context.run_id, settings=settings
                     )
@@ -274,6 +275,14 @@ def build_sync_asset(
                 **monitoring_metadata(loaded, inbox),
             },
         )
+        if isinstance(extracted, WebhookExtract) and loaded.quality is not None:
+            yield from webhook_check_results(
+                vendor=vendor,
+                connection=target.connection.name,
+                entity=entity.name,
+                run_id=context.run_id,
+                report=loaded.quality,
+            )
         yield from report_quality(assessment)
 
     @graph_asset(

@@ -28,6 +28,7 @@ pure function of an `Assessment`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 
 from dagster import (
     AssetCheckKey,
@@ -51,7 +52,10 @@ from integration_assets.quality.model import (
     FailureCount,
     Finding,
     FindingKind,
+    SyncProfile,
+    ValidationReport,
 )
+from integration_assets.quality.scores import compute_scores
 
 QUALITY = "quality"
 VOLUME_ANOMALY = "volume_anomaly"
@@ -317,6 +321,30 @@ def check_results(
         ),
         _findings_result(assessment, DRIFT, drifts, {"drifted_columns": len(drifts)}),
     ]
+
+
+def webhook_check_results(
+    *, vendor: str, connection: str, entity: str, run_id: str, report: ValidationReport
+) -> list[AssetCheckResult]:
+    """The checks a webhook load can honestly report: its gate and the four dimensions.
+
+    A webhook load is gated record by record without a threshold (one bad event must not hold
+    up every other one), so its `quality` check passes and says how many records passed; its
+    few events are no sample for anomalies or drift, so `volume_anomaly` and `drift` are left
+    unexecuted (the UI shows them skipped for that run) rather than claimed. Without these
+    results every check of a realtime entity would show as skipped after each webhook run.
+    """
+    ungated = replace(report, threshold=0.0)
+    assessment = Assessment(
+        connection=connection,
+        vendor=vendor,
+        entity=entity,
+        run_id=run_id,
+        report=ungated,
+        profile=SyncProfile(rows=0),
+        scores=compute_scores(ungated),
+    )
+    return check_results(assessment)[: 1 + len(DIMENSIONS)]
 
 
 def gate_failure(assessment: Assessment) -> Failure:

@@ -375,3 +375,21 @@ def test_the_sensor_prunes_processed_inbox_events_past_retention_at_most_hourly(
     live.evaluate()  # an hour later
     # Pending events are never pruned, however old.
     assert _stored(live) == {recent: "processed", waiting: "pending"}
+
+
+def test_a_webhook_run_reports_its_gate_and_dimensions_and_claims_no_anomaly_or_drift(
+    live: Live,
+) -> None:
+    """A realtime entity's checks show its webhook runs' gate, not "skipped" after each one;
+    a few events are no sample, so anomaly and drift are left unexecuted for that run."""
+    live.sandbox.klaviyo.advance(seconds=60, updated_fraction=0.0, created={"events": 20})
+    live.delivered()
+    (request,) = live.evaluate()
+
+    result = live.launch(request)
+
+    assert result.success, run_failure_message(result)
+    evaluations = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {"quality", "completeness", "validity", "consistency", "accuracy"}
+    assert all(evaluation.passed for evaluation in evaluations.values())
+    assert evaluations["quality"].metadata["records"].value == 20
