@@ -1,4 +1,5 @@
-"""A running console per test, on SQLite and on Postgres."""
+"""A running console per test, on SQLite and on Postgres; headless Chromium for the page
+tests (`chromium.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from integration_assets.console.server import ConsoleServer
 from integration_assets.load.warehouse import Warehouse
+from integration_assets_tests.console.chromium import browser  # noqa: F401 (a fixture)
 from integration_assets_tests.console.helpers import running_console
 
 

@@ -32,41 +32,11 @@ from integration_assets_tests.console.quality_helpers import (
 )
 from integration_assets_tests.orchestration.harness import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = REPO / "docs" / "images" / "console-quality.png"
 SCORES = (96.0, 97.5, 95.0, 96.5, 92.0, 84.5, 88.0, 93.5, 95.0, 94.0, 96.0, 91.0)
 OLD_RULE = "shopify_customers.email: 'a***m' (str, masked) is not a valid email (old rule)"
 STILL_BAD = "shopify_customers.updated_at (source updatedAt): required field missing"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def _browser_missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[dev]')"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    problem = _browser_missing()
-    if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{problem} (CI=true: browser tests must run, not skip)")
-        pytest.skip(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
