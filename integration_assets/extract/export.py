@@ -42,7 +42,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -64,6 +63,7 @@ from integration_assets.extract.page import ExtractStats, Page
 from integration_assets.extract.records import frame_records
 from integration_assets.extract.settings import ExtractSettings
 from integration_assets.extract.stream import format_since
+from integration_assets.extract.walk import PageWalk
 from integration_assets.timestamps import parse_http_date
 
 logger = logging.getLogger("integration_assets.extract")
@@ -115,7 +115,7 @@ def export_query(entity: EntitySpec, since: datetime | None) -> str:
     )
 
 
-class ExportStream:
+class ExportStream(PageWalk):
     """The pages of one entity of one connection, read through an asynchronous export.
 
     Iterate it once, like `PageStream`; `stats`, `walk_started_at` (when the operation was
@@ -190,35 +190,9 @@ class ExportStream:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._iterator: Iterator[Page] | None = None
         self.walk_started_at = walk_started_at
         self.operation: ExportOperation | None = None
         self.restarted = False
-
-    def __iter__(self) -> Iterator[Page]:
-        if self._iterator is not None:
-            raise RuntimeError("an ExportStream can be iterated only once; make a new one")
-        self._iterator = self._pages()
-        return self._iterator
-
-    def __enter__(self) -> ExportStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop (canceling an operation still running) and release the client; idempotent."""
-        if self._iterator is not None:
-            self._iterator.close()
-        if self._owns_client and self._client is not None:
-            self._client.close()
-            self._client = None
 
     def _pages(self) -> Iterator[Page]:
         started = self._clock()

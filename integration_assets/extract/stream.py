@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import TracebackType
 
 import httpx
 
@@ -48,6 +47,7 @@ from integration_assets.extract.page import ExtractStats, Page
 from integration_assets.extract.paginators import PageRequest, paginator_for
 from integration_assets.extract.rate_limit import RateLimiter, limiter_for
 from integration_assets.extract.settings import ExtractSettings
+from integration_assets.extract.walk import PageWalk
 from integration_assets.timestamps import parse_http_date
 
 logger = logging.getLogger("integration_assets.extract")
@@ -131,7 +131,7 @@ def request_headers(
     return headers
 
 
-class PageStream:
+class PageStream(PageWalk):
     """Iterate the pages of one entity of one connection; read `stats` at any time.
 
     `params` override or extend the entity's query parameters on the first request (the
@@ -223,37 +223,11 @@ class PageStream:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._iterator: Iterator[Page] | None = None
         self._resume_from = resume_from
         self._first_page = first_page
         self.walk_started_at: datetime | None = None
         if warning := run_lifecycle_warning(self.spec, self.api_version, self.settings.today):
             self.stats.warn(warning)
-
-    def __iter__(self) -> Iterator[Page]:
-        if self._iterator is not None:
-            raise RuntimeError("a PageStream can be iterated only once; make a new one")
-        self._iterator = self._pages()
-        return self._iterator
-
-    def __enter__(self) -> PageStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the walk and release the connection (idempotent)."""
-        if self._iterator is not None and hasattr(self._iterator, "close"):
-            self._iterator.close()
-        if self._owns_client and self._client is not None:
-            self._client.close()
-            self._client = None
 
     def _new_client(self) -> httpx.Client:
         return new_client(self.timeout_seconds)
