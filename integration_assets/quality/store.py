@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, func, insert, select
 
 from integration_assets.load.bookkeeping import ensure_bookkeeping
 from integration_assets.load.types import JsonDocument
@@ -362,6 +362,15 @@ def _columns(tables: QualityTables, with_details: bool) -> list[Any]:
     return [c for c in metrics.c if c.name != "details" or with_details]
 
 
+def _syncs_of(metrics: Table, connection: str, entity: str) -> tuple[ColumnElement[bool], ...]:
+    """The filter of one (connection, entity)'s `sync` rows."""
+    return (
+        metrics.c.scope == SCOPE_SYNC,
+        metrics.c.connection == connection,
+        metrics.c.entity == entity,
+    )
+
+
 def recent_metrics(
     warehouse: Warehouse, connection: str, entity: str, limit: int = 20, *, details: bool = True
 ) -> list[MetricRow]:
@@ -370,11 +379,7 @@ def recent_metrics(
     metrics = tables.metrics
     query = (
         select(*_columns(tables, details))
-        .where(
-            metrics.c.scope == SCOPE_SYNC,
-            metrics.c.connection == connection,
-            metrics.c.entity == entity,
-        )
+        .where(*_syncs_of(metrics, connection, entity))
         .order_by(metrics.c.id.desc())
         .limit(limit)
     )
@@ -395,11 +400,7 @@ def metric_summaries(
         summary = func.json_extract(metrics.c.details, "$.summary", type_=JsonDocument)
     query = (
         select(metrics.c.measured_at, summary.label("summary"))
-        .where(
-            metrics.c.scope == SCOPE_SYNC,
-            metrics.c.connection == connection,
-            metrics.c.entity == entity,
-        )
+        .where(*_syncs_of(metrics, connection, entity))
         .order_by(metrics.c.id.desc())
         .limit(limit)
     )
@@ -420,11 +421,7 @@ def reference_profiles(
         profile = func.json_extract(metrics.c.details, "$.profile", type_=JsonDocument)
     query = (
         select(profile.label("profile"))
-        .where(
-            metrics.c.scope == SCOPE_SYNC,
-            metrics.c.connection == connection,
-            metrics.c.entity == entity,
-        )
+        .where(*_syncs_of(metrics, connection, entity))
         .order_by(metrics.c.id.desc())
         .limit(limit)
     )

@@ -46,7 +46,7 @@ import orjson
 from sqlalchemy import Connection, delete, func, or_, select, text, update
 
 from integration_assets.connectors.connections import Connection as VendorConnection
-from integration_assets.connectors.spec import PersonReference
+from integration_assets.connectors.spec import PersonReference, PersonSpec
 from integration_assets.extract.records import parse_page
 from integration_assets.load.bookkeeping import bookkeeping, ensure_bookkeeping
 from integration_assets.load.inbox import ensure_inbox, inbox_table
@@ -372,21 +372,14 @@ def _empty_inbox_events(conn: Connection, warehouse: Warehouse, ids: list[int]) 
     ).rowcount
 
 
-def redact_person(
-    connection: VendorConnection,
-    warehouse: Warehouse,
-    person_id: str,
-    *,
-    mappings_dir: Path | None = None,
-) -> RedactResult:
-    """Remove person `person_id` of `connection` from warehouse, landing and quarantine."""
+def _redaction_targets(
+    connection: VendorConnection, warehouse: Warehouse, mappings_dir: Path | None
+) -> tuple[PersonSpec, SyncTarget, list[tuple[SyncTarget, PersonReference]]]:
+    """The connection's person spec, the person entity and the entities referring to it, with
+    their tables and the bookkeeping they touch ensured; refuses a vendor with no person."""
     spec = connection.connector.person
     if spec is None:
         raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
-    person_id = str(person_id).strip()
-    forms = id_forms(spec.raw_id, person_id)
-    if not person_id:
-        raise RedactError("the person id is empty")
     person = SyncTarget(connection, spec.entity, mappings_dir)
     references = [
         (SyncTarget(connection, reference.entity, mappings_dir), reference)
@@ -397,6 +390,22 @@ def redact_person(
     ensure_tables(warehouse, person.mapping.tables)
     for target, _ in references:
         ensure_tables(warehouse, target.mapping.tables)
+    return spec, person, references
+
+
+def redact_person(
+    connection: VendorConnection,
+    warehouse: Warehouse,
+    person_id: str,
+    *,
+    mappings_dir: Path | None = None,
+) -> RedactResult:
+    """Remove person `person_id` of `connection` from warehouse, landing and quarantine."""
+    spec, person, references = _redaction_targets(connection, warehouse, mappings_dir)
+    person_id = str(person_id).strip()
+    forms = id_forms(spec.raw_id, person_id)
+    if not person_id:
+        raise RedactError("the person id is empty")
     tenant = connection.name
     result = RedactResult(connection=tenant, vendor=connection.vendor)
     mapped = [(target.mapping, reference) for target, reference in references]
@@ -471,19 +480,7 @@ def redact_everyone(
     its redaction events, keep their rows (for deduplication) but lose their bodies; pending
     updates among them are marked processed. Idempotent.
     """
-    spec = connection.connector.person
-    if spec is None:
-        raise RedactError(f"{connection.vendor} declares no person entity; nothing to redact")
-    person = SyncTarget(connection, spec.entity, mappings_dir)
-    references = [
-        (SyncTarget(connection, reference.entity, mappings_dir), reference)
-        for reference in spec.references
-    ]
-    ensure_bookkeeping(warehouse)
-    ensure_inbox(warehouse)
-    ensure_tables(warehouse, person.mapping.tables)
-    for target, _ in references:
-        ensure_tables(warehouse, target.mapping.tables)
+    _, person, references = _redaction_targets(connection, warehouse, mappings_dir)
     tenant = connection.name
     result = RedactResult(connection=tenant, vendor=connection.vendor)
     entities = [person.entity_name, *(target.entity_name for target, _ in references)]
